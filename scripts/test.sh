@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The one test command: starts the servers the tests need, then runs go vet
+# and every test under the race detector with every backend required.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+state=$(mktemp -d /tmp/record-services.XXXXXX)
+trap 'scripts/services.sh stop "$state"; rm -rf "$state"' EXIT
+eval "$(scripts/services.sh start "$state")"
+export RECORD_TEST_REQUIRE=${RECORD_TEST_REQUIRE-postgres,mongo}
+export CGO_CFLAGS=${CGO_CFLAGS--Wno-deprecated-declarations}
+echo "== go vet" >&2
+go vet ./...
+echo "== go test -race ./... (required: $RECORD_TEST_REQUIRE)" >&2
+go test -race -count=1 -timeout 20m "$@" ./...
