@@ -1,0 +1,58 @@
+// Package record records machine-learning experiments: the parameters of a
+// run (flags, config files, maps, structs), its results (per-step metrics,
+// per-model data such as losses) and the machine it ran on, as one
+// JSON-like document per run in a store chosen by a DSN.
+//
+//	store, err := record.Open(ctx, "")          // $RECORD_DSN, else sqlite://records.db
+//	rec, err := store.Create(ctx, "Nov-25-2026", record.WithSeed(42))
+//	err = rec.Update(ctx, flag.CommandLine)      // every flag, typed, at the top level
+//	err = rec.Update(ctx, models, "models")      // each model under models.<name>
+//	rec.Log(step, record.Metrics{"loss": 0.73})  // buffered; never waits on I/O
+//	err = rec.Close(ctx, runErr)                 // flush, status, end time, seal
+//	snap, err := store.Get(ctx, "Nov-25-2026", rec.ID())
+//
+// # Stores
+//
+// Open picks the adapter by the DSN's scheme; the adapter must be
+// imported, e.g. _ "github.com/recordlab/go-record/backend/sqlite", or
+// backend/all for every scheme:
+//
+//	mem://                     process memory; mem://NAME is shared by every Open in the process
+//	sqlite://runs.db           SQLite file (relative), sqlite:///abs/runs.db (absolute)
+//	postgres://user:pw@host/db PostgreSQL, JSONB
+//	mongodb://host:27017/db    MongoDB (database from the path, default experiments)
+//
+// # Values
+//
+// Stored values are nil, bool, int64, float64, string, time.Time, []any
+// and map[string]any, and every backend round-trips each exactly: an int
+// stays an int and a float a float (epochs=10 reads back int64(10), lr=1.0
+// float64(1)); float64 keeps every bit, NaN and ±Inf included; times come
+// back in UTC to the millisecond. See Normalize for the Go values accepted.
+//
+// Keys are non-empty valid UTF-8 with no '.', no leading '$' and no NUL. A
+// path is dotted text ("models.model_0.losses"). Collection names match
+// [A-Za-z0-9][A-Za-z0-9_.-]{0,119}; ids match [A-Za-z0-9_.-]{1,128};
+// generated ids are 24 hex digits in MongoDB ObjectID layout.
+//
+// # Document layout
+//
+//	id, collection, created, status   written by Create; status is running until Close
+//	seed                              WithSeed
+//	host, build, run                  the machine, the program and the process
+//	metrics.<name>                    summary of a logged metric: count, last, last_step,
+//	                                  last_time, min, min_step, max, max_step, mean, nans
+//	ended, duration, error            written by Close (duration in seconds)
+//	anything else                     yours: Update, Set, Append, Unset
+//
+// The fields above are reserved: writing to them is ErrInvalid. Metric
+// points live beside the document (Snapshot.Series), so a long run never
+// makes the document grow.
+//
+// # Errors
+//
+// Errors match the sentinels (ErrNotFound, ErrExists, ErrInvalid,
+// ErrTooLarge, ErrSealed, ErrClosed, ErrUnsupported) with errors.Is; bad
+// input is an *InvalidError naming the path. A rejected write changes
+// nothing that is stored.
+package record

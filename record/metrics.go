@@ -1,0 +1,283 @@
+package record
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/recordlab/go-record/backend"
+)
+
+// Metrics are the values of named metrics at one step, for Record.Log.
+type Metrics map[string]float64
+
+// Log buffers one point per metric at step. It never waits on I/O: points
+// are written in batches in the background, and Flush and Close wait until
+// every point is stored. Each metric's points go to its series
+// (Snapshot.Series) and a summary {count, last, last_step, min, max, ...}
+// is kept at metrics.<name> in the record. Names follow the rules of keys
+// ("train/loss" is fine, "train.loss" is not); a bad name, or a Log after
+// Close, is reported by the next Flush or Close.
+func (r *Record) Log(step int64, m Metrics) {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	r.mu.Lock()
+	if r.sealed.Load() && r.logErr == nil {
+		r.logErr = fmt.Errorf("record: log after close: %w", ErrSealed)
+	}
+	for name, v := range m {
+		if _, ok := r.pending[name]; !ok {
+			if err := validMetric(name); err != nil {
+				if r.logErr == nil {
+					r.logErr = err
+				}
+				continue
+			}
+		}
+		r.pending[name] = append(r.pending[name], backend.Point{Step: step, Value: v, Time: now})
+		r.npending++
+	}
+	full := r.npending >= r.cfg.batchSize
+	r.mu.Unlock()
+	if full {
+		select {
+		case r.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func validMetric(name string) error {
+	if err := validKey(name, ""); err != nil {
+		return &InvalidError{What: "metric", Path: name, Reason: err.(*InvalidError).Reason}
+	}
+	return nil
+}
+
+// Flush writes every point logged so far and waits until it is stored. It
+// returns the first error of a background flush since the last Flush, if
+// any, so that no failure goes unreported.
+func (r *Record) Flush(ctx context.Context) error {
+	if r.closed.Load() && r.sealed.Load() {
+		return fmt.Errorf("record: %s/%s: %w", r.coll, r.id, ErrSealed)
+	}
+	if err := r.store.check(ctx); err != nil {
+		return err
+	}
+	r.flushMu.Lock()
+	defer r.flushMu.Unlock()
+	err := r.flushLocked(ctx)
+	r.mu.Lock()
+	logErr := r.logErr
+	r.logErr = nil
+	r.mu.Unlock()
+	bgErr := r.flushErr
+	r.flushErr = nil
+	return errors.Join(logErr, bgErr, err)
+}
+
+// flusher writes buffered points every interval, or sooner when a batch
+// is full, until the record is closed.
+func (r *Record) flusher() {
+	defer close(r.done)
+	t := time.NewTicker(r.cfg.flushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-t.C:
+		case <-r.kick:
+		}
+		r.flushMu.Lock()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if err := r.flushLocked(ctx); err != nil && r.flushErr == nil {
+			r.flushErr = err
+		}
+		cancel()
+		r.flushMu.Unlock()
+	}
+}
+
+func (r *Record) stopFlusher() {
+	r.stopOnce.Do(func() { close(r.stop) })
+	<-r.done
+}
+
+// flushLocked writes the pending points; flushMu is held. Points that
+// could not be written go back to the front of the buffer to be retried.
+func (r *Record) flushLocked(ctx context.Context) error {
+	r.mu.Lock()
+	pending := r.pending
+	r.pending = map[string][]backend.Point{}
+	r.npending = 0
+	r.mu.Unlock()
+	if len(pending) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(pending))
+	for name := range pending {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	ss, hasSeries := r.store.b.(backend.SeriesStore)
+	var failed error
+	for _, name := range names {
+		pts := pending[name]
+		next := r.summaries[name].add(pts)
+		var err error
+		if hasSeries {
+			err = ss.AppendSeries(ctx, r.coll, r.id, name, pts)
+		} else {
+			err = r.store.b.Merge(ctx, r.coll, r.id, fallbackOps(name, pts, next))
+		}
+		if err != nil {
+			failed = fmt.Errorf("record: flush metric %s of %s/%s: %w", name, r.coll, r.id, err)
+			break
+		}
+		delete(pending, name)
+		r.summaries[name] = next
+		if hasSeries {
+			r.dirty[name] = true
+		}
+	}
+	if len(r.dirty) > 0 {
+		ops := make([]backend.Op, 0, len(r.dirty))
+		for name := range r.dirty {
+			ops = append(ops, r.summaries[name].op(name))
+		}
+		if err := r.store.b.Merge(ctx, r.coll, r.id, ops); err != nil {
+			failed = errors.Join(failed, fmt.Errorf("record: write metric summaries of %s/%s: %w", r.coll, r.id, err))
+		} else {
+			clear(r.dirty)
+		}
+	}
+	if len(pending) > 0 {
+		r.mu.Lock()
+		for name, pts := range pending {
+			r.pending[name] = append(pts, r.pending[name]...)
+			r.npending += len(pts)
+		}
+		r.mu.Unlock()
+	}
+	return failed
+}
+
+// fallbackOps stores points inside the document when the backend has no
+// SeriesStore: series.<name>.{steps,values,times} arrays.
+func fallbackOps(name string, pts []backend.Point, sum *summary) []backend.Op {
+	steps := make([]any, len(pts))
+	values := make([]any, len(pts))
+	times := make([]any, len(pts))
+	for i, p := range pts {
+		steps[i], values[i], times[i] = p.Step, p.Value, p.Time
+	}
+	base := []string{"series", name}
+	return []backend.Op{
+		{Kind: backend.Append, Path: append(slices.Clip(base), "steps"), Value: steps},
+		{Kind: backend.Append, Path: append(slices.Clip(base), "values"), Value: values},
+		{Kind: backend.Append, Path: append(slices.Clip(base), "times"), Value: times},
+		sum.op(name),
+	}
+}
+
+// summary is the per-metric digest kept at metrics.<name>.
+type summary struct {
+	Count    int64
+	Last     float64
+	LastStep int64
+	LastTime time.Time
+	Min, Max float64 // over non-NaN values; NaN when there are none
+	MinStep  int64
+	MaxStep  int64
+	Sum      float64 // over finite values
+	Finite   int64
+	NaNs     int64
+}
+
+// add returns a new summary with pts folded in; s may be nil.
+func (s *summary) add(pts []backend.Point) *summary {
+	n := summary{Min: math.NaN(), Max: math.NaN()}
+	if s != nil {
+		n = *s
+	}
+	for _, p := range pts {
+		n.Count++
+		n.Last, n.LastStep, n.LastTime = p.Value, p.Step, p.Time
+		v := p.Value
+		if math.IsNaN(v) {
+			n.NaNs++
+			continue
+		}
+		if math.IsNaN(n.Min) || v < n.Min {
+			n.Min, n.MinStep = v, p.Step
+		}
+		if math.IsNaN(n.Max) || v > n.Max {
+			n.Max, n.MaxStep = v, p.Step
+		}
+		if !math.IsInf(v, 0) {
+			n.Sum += v
+			n.Finite++
+		}
+	}
+	return &n
+}
+
+func (s *summary) op(name string) backend.Op {
+	doc := map[string]any{
+		"count":     s.Count,
+		"last":      s.Last,
+		"last_step": s.LastStep,
+		"last_time": s.LastTime,
+		"nans":      s.NaNs,
+	}
+	if !math.IsNaN(s.Min) {
+		doc["min"], doc["min_step"] = s.Min, s.MinStep
+		doc["max"], doc["max_step"] = s.Max, s.MaxStep
+	}
+	if s.Finite > 0 {
+		doc["mean"] = s.Sum / float64(s.Finite)
+		doc["sum"] = s.Sum
+		doc["finite"] = s.Finite
+	}
+	return backend.Op{Kind: backend.Set, Path: []string{"metrics", name}, Value: doc}
+}
+
+// summaryFromDoc restores a summary written by op, for Resume.
+func summaryFromDoc(m map[string]any) *summary {
+	s := &summary{Min: math.NaN(), Max: math.NaN()}
+	s.Count = asInt(m["count"])
+	s.Last = asFloat(m["last"])
+	s.LastStep = asInt(m["last_step"])
+	s.LastTime, _ = m["last_time"].(time.Time)
+	s.NaNs = asInt(m["nans"])
+	if _, ok := m["min"]; ok {
+		s.Min, s.MinStep = asFloat(m["min"]), asInt(m["min_step"])
+		s.Max, s.MaxStep = asFloat(m["max"]), asInt(m["max_step"])
+	}
+	s.Sum = asFloat(m["sum"])
+	s.Finite = asInt(m["finite"])
+	return s
+}
+
+func asInt(v any) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case float64:
+		return int64(x)
+	}
+	return 0
+}
+
+func asFloat(v any) float64 {
+	switch x := v.(type) {
+	case int64:
+		return float64(x)
+	case float64:
+		return x
+	}
+	return 0
+}

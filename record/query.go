@@ -1,0 +1,126 @@
+package record
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/recordlab/go-record/backend"
+)
+
+// A ListOption narrows Store.List.
+type ListOption func(*listQuery)
+
+type listQuery struct {
+	backend.Query
+	err error
+}
+
+// Where keeps records whose value at path compares with value: cmp is one
+// of = != < <= > >=. Numbers compare numerically whether stored as ints or
+// floats; a missing path or a value of another type matches only "!=".
+func Where(path, cmp string, value any) ListOption {
+	return func(q *listQuery) {
+		c, err := newCond(path, cmp, value)
+		if err != nil && q.err == nil {
+			q.err = err
+		}
+		q.Where = append(q.Where, c)
+	}
+}
+
+// Limit keeps at most n records (the oldest n); 0 means all.
+func Limit(n int) ListOption {
+	return func(q *listQuery) {
+		if n < 0 && q.err == nil {
+			q.err = invalid("value", "limit", "negative limit")
+		}
+		q.Limit = n
+	}
+}
+
+// Cond is a parsed condition, for ParseCond.
+type Cond = backend.Cond
+
+// ParseCond parses a condition such as "learning_rate=0.01",
+// "metrics.loss.last<0.3" or `status!="failed"` into a ListOption. The
+// value is typed from its text: an integer, a decimal, true, false, null,
+// a time in RFC 3339, or else a string (quotes optional).
+func ParseCond(s string) (ListOption, error) {
+	i := strings.IndexAny(s, "=!<>")
+	if i <= 0 {
+		return nil, invalid("op", s, `want PATH OP VALUE with OP one of = != < <= > >=`)
+	}
+	path := strings.TrimSpace(s[:i])
+	rest := s[i:]
+	var cmp string
+	n := 0
+	for _, op := range []string{"==", "!=", "<=", ">=", "=", "<", ">"} {
+		if strings.HasPrefix(rest, op) {
+			cmp, n = strings.TrimPrefix(op, "="), len(op) // "==" means "="
+			if cmp == "" {
+				cmp = "="
+			}
+			break
+		}
+	}
+	if cmp == "" {
+		return nil, invalid("op", s, `want PATH OP VALUE with OP one of = != < <= > >=`)
+	}
+	text := strings.TrimSpace(rest[n:])
+	c, err := newCond(path, cmp, parseValue(text))
+	if err != nil {
+		return nil, err
+	}
+	return func(q *listQuery) { q.Where = append(q.Where, c) }, nil
+}
+
+func parseValue(text string) any {
+	if len(text) >= 2 && (text[0] == '"' && text[len(text)-1] == '"' || text[0] == '\'' && text[len(text)-1] == '\'') {
+		if s, err := strconv.Unquote(`"` + text[1:len(text)-1] + `"`); err == nil {
+			return s
+		}
+		return text[1 : len(text)-1]
+	}
+	switch text {
+	case "true":
+		return true
+	case "false":
+		return false
+	case "null":
+		return nil
+	}
+	if i, err := strconv.ParseInt(text, 10, 64); err == nil {
+		return i
+	}
+	if f, err := strconv.ParseFloat(text, 64); err == nil {
+		return f
+	}
+	if t, err := time.Parse(time.RFC3339Nano, text); err == nil {
+		return t.UTC()
+	}
+	return text
+}
+
+func newCond(path, cmp string, value any) (backend.Cond, error) {
+	keys, err := ParsePath(path)
+	if err != nil {
+		return backend.Cond{}, err
+	}
+	switch backend.Cmp(cmp) {
+	case backend.Eq, backend.Ne, backend.Lt, backend.Le, backend.Gt, backend.Ge:
+	default:
+		return backend.Cond{}, invalid("op", path, fmt.Sprintf("unknown comparison %q", cmp))
+	}
+	v, err := Normalize(value)
+	if err != nil {
+		return backend.Cond{}, err
+	}
+	switch v.(type) {
+	case nil, bool, int64, float64, string, time.Time:
+	default:
+		return backend.Cond{}, invalid("value", path, "a condition compares with a scalar, not an object or array")
+	}
+	return backend.Cond{Path: keys, Cmp: backend.Cmp(cmp), Value: v}, nil
+}

@@ -1,0 +1,434 @@
+package record
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/recordlab/go-record/backend"
+)
+
+// Status values of a record's "status" field.
+const (
+	StatusRunning     = "running"
+	StatusCompleted   = "completed"
+	StatusFailed      = "failed"
+	StatusInterrupted = "interrupted"
+)
+
+// Fields that the record manages itself; user writes to them are refused.
+var reserved = []string{"id", "collection", "created", "status", "ended", "duration", "error", "metrics", "series", "updated"}
+
+// Record is a running experiment that a program writes into. Its methods
+// are safe for concurrent use. Close it when the run ends.
+type Record struct {
+	store *Store
+	coll  string
+	id    string
+	cfg   createConfig
+
+	sealed atomic.Bool
+	closed atomic.Bool // Close was called (even if it failed part way)
+
+	mu       sync.Mutex // guards pending, logErr
+	pending  map[string][]backend.Point
+	npending int
+	logErr   error // invalid metric names, reported by Flush/Close
+
+	flushMu   sync.Mutex // one flush at a time; guards summaries and flushErr
+	summaries map[string]*summary
+	dirty     map[string]bool // summaries stored in memory but not yet in the document
+	flushErr  error           // a failed background flush, reported by the next Flush/Close
+
+	kick     chan struct{}
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
+}
+
+// ID returns the record's id.
+func (r *Record) ID() string { return r.id }
+
+// Collection returns the record's collection.
+func (r *Record) Collection() string { return r.coll }
+
+// CreateOption configures Create and Resume.
+type CreateOption func(*createConfig)
+
+type createConfig struct {
+	id            string
+	seed          *int64
+	flushInterval time.Duration
+	batchSize     int
+	hostFacts     bool
+}
+
+// WithID gives the record an id of the caller's choosing instead of a
+// generated one: [A-Za-z0-9_.-]{1,128}.
+func WithID(id string) CreateOption { return func(c *createConfig) { c.id = id } }
+
+// WithSeed stores the run's random seed at "seed".
+func WithSeed(seed int64) CreateOption { return func(c *createConfig) { c.seed = &seed } }
+
+// WithFlushInterval sets how often logged metrics are written in the
+// background (default 1s). Flush and Close always write everything.
+func WithFlushInterval(d time.Duration) CreateOption {
+	return func(c *createConfig) { c.flushInterval = d }
+}
+
+// WithBatchSize sets how many buffered points trigger a background flush
+// before the interval ends (default 1000).
+func WithBatchSize(n int) CreateOption { return func(c *createConfig) { c.batchSize = n } }
+
+// WithoutHost leaves out the host, build and run facts that Create
+// otherwise stores.
+func WithoutHost() CreateOption { return func(c *createConfig) { c.hostFacts = false } }
+
+func newConfig(opts []CreateOption) createConfig {
+	c := createConfig{flushInterval: time.Second, batchSize: 1000, hostFacts: true}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.flushInterval <= 0 {
+		c.flushInterval = time.Second
+	}
+	if c.batchSize <= 0 {
+		c.batchSize = 1000
+	}
+	return c
+}
+
+// Create starts a new record in coll and writes it at once with its id,
+// created time, status "running", the seed if given, and the facts of the
+// machine and program (host, build, run).
+func (s *Store) Create(ctx context.Context, coll string, opts ...CreateOption) (*Record, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	if err := ValidCollection(coll); err != nil {
+		return nil, err
+	}
+	cfg := newConfig(opts)
+	if cfg.id == "" {
+		cfg.id = NewID()
+	} else if err := ValidID(cfg.id); err != nil {
+		return nil, err
+	}
+	doc := map[string]any{
+		"id":         cfg.id,
+		"collection": coll,
+		"created":    time.Now().UTC().Truncate(time.Millisecond),
+		"status":     StatusRunning,
+	}
+	if cfg.seed != nil {
+		doc["seed"] = *cfg.seed
+	}
+	if cfg.hostFacts {
+		for k, v := range facts() {
+			doc[k] = v
+		}
+	}
+	if err := s.b.Insert(ctx, coll, cfg.id, doc); err != nil {
+		return nil, err
+	}
+	return s.start(coll, cfg, nil), nil
+}
+
+// Resume continues a record that is not sealed, for example after the
+// process that created it crashed. A sealed record returns ErrSealed.
+func (s *Store) Resume(ctx context.Context, coll, id string, opts ...CreateOption) (*Record, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	if err := validRef(coll, id); err != nil {
+		return nil, err
+	}
+	doc, err := s.b.Get(ctx, coll, id)
+	if err != nil {
+		return nil, err
+	}
+	if st, _ := doc["status"].(string); st != StatusRunning && st != "" {
+		return nil, fmt.Errorf("record: resume %s/%s: status is %s: %w", coll, id, st, ErrSealed)
+	}
+	cfg := newConfig(opts)
+	cfg.id = id
+	return s.start(coll, cfg, doc), nil
+}
+
+func (s *Store) start(coll string, cfg createConfig, doc map[string]any) *Record {
+	r := &Record{
+		store:     s,
+		coll:      coll,
+		id:        cfg.id,
+		cfg:       cfg,
+		pending:   map[string][]backend.Point{},
+		summaries: map[string]*summary{},
+		dirty:     map[string]bool{},
+		kick:      make(chan struct{}, 1),
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+	if m, ok := doc["metrics"].(map[string]any); ok {
+		for name, v := range m {
+			if sm, ok := v.(map[string]any); ok {
+				r.summaries[name] = summaryFromDoc(sm)
+			}
+		}
+	}
+	s.track(r)
+	go r.flusher()
+	return r
+}
+
+// check refuses writes to a sealed record or a closed store.
+func (r *Record) check(ctx context.Context) error {
+	if r.sealed.Load() {
+		return fmt.Errorf("record: %s/%s: %w", r.coll, r.id, ErrSealed)
+	}
+	return r.store.check(ctx)
+}
+
+// Set stores value at the dotted path, creating missing parent objects.
+// A path through a scalar or an array is ErrInvalid and changes nothing.
+func (r *Record) Set(ctx context.Context, path string, value any) error {
+	keys, err := r.userPath(path)
+	if err != nil {
+		return err
+	}
+	v, err := normalizeAt(value, path)
+	if err != nil {
+		return err
+	}
+	return r.merge(ctx, []backend.Op{{Kind: backend.Set, Path: keys, Value: v}})
+}
+
+// Append appends values to the array at the dotted path, creating it if
+// missing. Appending to something that is not an array is ErrInvalid.
+func (r *Record) Append(ctx context.Context, path string, values ...any) error {
+	keys, err := r.userPath(path)
+	if err != nil {
+		return err
+	}
+	v, err := normalizeAt(values, path)
+	if err != nil {
+		return err
+	}
+	return r.merge(ctx, []backend.Op{{Kind: backend.Append, Path: keys, Value: v}})
+}
+
+// Unset removes the dotted path. Removing a missing path is not an error.
+func (r *Record) Unset(ctx context.Context, path string) error {
+	keys, err := r.userPath(path)
+	if err != nil {
+		return err
+	}
+	return r.merge(ctx, []backend.Op{{Kind: backend.Unset, Path: keys}})
+}
+
+// Update stores each field of v at the top level, or under the dotted path
+// under when given: a one-level merge, so Update(ctx, modelA, "models")
+// then Update(ctx, modelB, "models") keeps both models. v may be a map, a
+// struct (json tags honoured), a *flag.FlagSet (every flag's typed value)
+// or a Source such as INIFile or JSONFile. All fields are written in one
+// atomic step.
+func (r *Record) Update(ctx context.Context, v any, under ...string) error {
+	var prefix []string
+	if len(under) > 0 {
+		var err error
+		if prefix, err = r.userPath(strings.Join(under, ".")); err != nil {
+			return err
+		}
+	}
+	if src, ok := v.(Source); ok {
+		m, err := src.Load()
+		if err != nil {
+			return err
+		}
+		v = m
+	}
+	nv, err := normalizeAt(v, strings.Join(prefix, "."))
+	if err != nil {
+		return err
+	}
+	m, ok := nv.(map[string]any)
+	if !ok {
+		return invalid("value", strings.Join(prefix, "."), fmt.Sprintf("Update needs a map, struct, *flag.FlagSet or Source, not %T", v))
+	}
+	ops := make([]backend.Op, 0, len(m))
+	for k, val := range m {
+		path := append(slices.Clip(prefix), k)
+		if len(prefix) == 0 && slices.Contains(reserved, k) {
+			return invalid("key", k, "reserved for the record's own use")
+		}
+		ops = append(ops, backend.Op{Kind: backend.Set, Path: path, Value: val})
+	}
+	if len(ops) == 0 {
+		return r.check(ctx)
+	}
+	slices.SortFunc(ops, func(a, b backend.Op) int { return strings.Compare(a.Path[len(a.Path)-1], b.Path[len(b.Path)-1]) })
+	return r.merge(ctx, ops)
+}
+
+// userPath parses a path a user writes to and refuses reserved fields.
+func (r *Record) userPath(path string) ([]string, error) {
+	keys, err := ParsePath(path)
+	if err != nil {
+		return nil, err
+	}
+	if slices.Contains(reserved, keys[0]) {
+		return nil, invalid("path", path, "\""+keys[0]+"\" is reserved for the record's own use")
+	}
+	return keys, nil
+}
+
+// normalizeAt normalizes v and prefixes error paths with path.
+func normalizeAt(v any, path string) (any, error) {
+	nv, err := Normalize(v)
+	var ie *InvalidError
+	if errors.As(err, &ie) && path != "" {
+		e := *ie
+		switch {
+		case e.Path == "":
+			e.Path = path
+		case strings.HasPrefix(e.Path, "["):
+			e.Path = path + e.Path
+		default:
+			e.Path = path + "." + e.Path
+		}
+		return nil, &e
+	}
+	return nv, err
+}
+
+func (r *Record) merge(ctx context.Context, ops []backend.Op) error {
+	if err := r.check(ctx); err != nil {
+		return err
+	}
+	if err := checkPrefixes(ops); err != nil {
+		return err
+	}
+	return r.store.b.Merge(ctx, r.coll, r.id, ops)
+}
+
+// checkPrefixes refuses two ops where one path is a prefix of the other.
+func checkPrefixes(ops []backend.Op) error {
+	if len(ops) < 2 {
+		return nil
+	}
+	paths := make([]string, len(ops))
+	for i, op := range ops {
+		paths[i] = strings.Join(op.Path, "\x00") + "\x00"
+	}
+	slices.Sort(paths)
+	for i := 1; i < len(paths); i++ {
+		if strings.HasPrefix(paths[i], paths[i-1]) {
+			p := strings.ReplaceAll(strings.TrimSuffix(paths[i-1], "\x00"), "\x00", ".")
+			q := strings.ReplaceAll(strings.TrimSuffix(paths[i], "\x00"), "\x00", ".")
+			return invalid("op", q, "overlaps "+p+" in the same write")
+		}
+	}
+	return nil
+}
+
+// Close flushes every logged metric, then seals the record: status
+// "completed" when runErr is nil, else "failed" with runErr's text (or
+// "interrupted" when runErr is ErrInterrupted), the end time and the
+// duration in seconds. A sealed record refuses writes with ErrSealed.
+// If the flush fails the record is not sealed, so Close can be retried.
+func (r *Record) Close(ctx context.Context, runErr error) error {
+	if err := r.check(ctx); err != nil {
+		return err
+	}
+	if err := r.Flush(ctx); err != nil {
+		return err
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	status := StatusCompleted
+	ops := []backend.Op{{Kind: backend.Set, Path: []string{"ended"}, Value: now}}
+	if runErr != nil {
+		status = StatusFailed
+		if errors.Is(runErr, ErrInterrupted) {
+			status = StatusInterrupted
+		}
+		msg := strings.ToValidUTF8(runErr.Error(), "\uFFFD")
+		ops = append(ops, backend.Op{Kind: backend.Set, Path: []string{"error"}, Value: msg})
+	}
+	ops = append(ops, backend.Op{Kind: backend.Set, Path: []string{"status"}, Value: status})
+	if created, err := r.createdTime(ctx); err == nil {
+		ops = append(ops, backend.Op{Kind: backend.Set, Path: []string{"duration"}, Value: now.Sub(created).Seconds()})
+	}
+	if err := r.store.b.Merge(ctx, r.coll, r.id, ops); err != nil {
+		return err
+	}
+	r.sealed.Store(true)
+	r.stopFlusher()
+	r.store.untrack(r)
+	return nil
+}
+
+// ErrInterrupted, given to Close, marks the run "interrupted" (for
+// example after SIGINT or SIGTERM) rather than "failed".
+var ErrInterrupted = errors.New("interrupted")
+
+func (r *Record) createdTime(ctx context.Context) (time.Time, error) {
+	doc, err := r.store.b.Get(ctx, r.coll, r.id)
+	if err != nil {
+		return time.Time{}, err
+	}
+	t, ok := doc["created"].(time.Time)
+	if !ok {
+		return time.Time{}, ErrNotFound
+	}
+	return t, nil
+}
+
+var (
+	factsOnce sync.Once
+	factsDoc  map[string]any
+)
+
+// facts returns the host, build and run facts stored at Create. The
+// process-wide part is computed once.
+func facts() map[string]any {
+	factsOnce.Do(func() {
+		hostname, _ := os.Hostname()
+		username := ""
+		if u, err := user.Current(); err == nil {
+			username = u.Username
+		}
+		factsDoc = map[string]any{
+			"host": map[string]any{
+				"hostname": hostname,
+				"user":     username,
+				"os":       runtime.GOOS,
+				"arch":     runtime.GOARCH,
+				"num_cpu":  int64(runtime.NumCPU()),
+			},
+			"build": map[string]any{"go_version": runtime.Version()},
+		}
+	})
+	args := make([]any, len(os.Args))
+	for i, a := range os.Args {
+		args[i] = strings.ToValidUTF8(a, "\uFFFD")
+	}
+	out := map[string]any{
+		"host":  copyValue(factsDoc["host"]),
+		"build": copyValue(factsDoc["build"]),
+		"run": map[string]any{
+			"pid":   int64(os.Getpid()),
+			"args":  args,
+			"start": processStart,
+		},
+	}
+	return out
+}
+
+var processStart = time.Now().UTC().Truncate(time.Millisecond)

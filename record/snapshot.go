@@ -1,0 +1,288 @@
+package record
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/recordlab/go-record/backend"
+	"github.com/recordlab/go-record/internal/docjson"
+	"github.com/recordlab/go-record/internal/docops"
+)
+
+// Snapshot is an immutable copy of a record as read from the store.
+// Accessors return copies: changing them never changes the Snapshot or the
+// store.
+type Snapshot struct {
+	store *Store
+	coll  string
+	id    string
+	doc   map[string]any
+}
+
+func newSnapshot(s *Store, coll, id string, doc map[string]any) *Snapshot {
+	return &Snapshot{store: s, coll: coll, id: id, doc: doc}
+}
+
+// ID returns the record's id.
+func (s *Snapshot) ID() string { return s.id }
+
+// Collection returns the record's collection.
+func (s *Snapshot) Collection() string { return s.coll }
+
+// Status returns the record's status: running, completed, failed or
+// interrupted.
+func (s *Snapshot) Status() string { v, _ := s.doc["status"].(string); return v }
+
+// Created returns the time the record was created.
+func (s *Snapshot) Created() time.Time { t, _ := s.doc["created"].(time.Time); return t }
+
+// Doc returns a deep copy of the whole document.
+func (s *Snapshot) Doc() map[string]any { return docops.CopyDoc(s.doc) }
+
+// Get returns a copy of the value at the dotted path.
+func (s *Snapshot) Get(path string) (any, bool) {
+	keys, err := ParsePath(path)
+	if err != nil {
+		return nil, false
+	}
+	v, ok := backend.Lookup(s.doc, keys)
+	if !ok {
+		return nil, false
+	}
+	return copyValue(v), true
+}
+
+func (s *Snapshot) lookup(path string) (any, error) {
+	keys, err := ParsePath(path)
+	if err != nil {
+		return nil, err
+	}
+	v, ok := backend.Lookup(s.doc, keys)
+	if !ok {
+		return nil, fmt.Errorf("record: %s/%s has no %s: %w", s.coll, s.id, path, ErrNotFound)
+	}
+	return v, nil
+}
+
+func wrongType(path string, v any, want string) error {
+	return invalid("value", path, fmt.Sprintf("is %T, not %s", v, want))
+}
+
+// String returns the string at path.
+func (s *Snapshot) String(path string) (string, error) {
+	v, err := s.lookup(path)
+	if err != nil {
+		return "", err
+	}
+	str, ok := v.(string)
+	if !ok {
+		return "", wrongType(path, v, "a string")
+	}
+	return str, nil
+}
+
+// Float64 returns the number at path as a float64 (ints convert).
+func (s *Snapshot) Float64(path string) (float64, error) {
+	v, err := s.lookup(path)
+	if err != nil {
+		return 0, err
+	}
+	switch x := v.(type) {
+	case float64:
+		return x, nil
+	case int64:
+		return float64(x), nil
+	}
+	return 0, wrongType(path, v, "a number")
+}
+
+// Int64 returns the integer at path. A float with no fraction converts.
+func (s *Snapshot) Int64(path string) (int64, error) {
+	v, err := s.lookup(path)
+	if err != nil {
+		return 0, err
+	}
+	switch x := v.(type) {
+	case int64:
+		return x, nil
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<63 {
+			return int64(x), nil
+		}
+	}
+	return 0, wrongType(path, v, "an integer")
+}
+
+// Bool returns the bool at path.
+func (s *Snapshot) Bool(path string) (bool, error) {
+	v, err := s.lookup(path)
+	if err != nil {
+		return false, err
+	}
+	b, ok := v.(bool)
+	if !ok {
+		return false, wrongType(path, v, "a bool")
+	}
+	return b, nil
+}
+
+// Time returns the time at path.
+func (s *Snapshot) Time(path string) (time.Time, error) {
+	v, err := s.lookup(path)
+	if err != nil {
+		return time.Time{}, err
+	}
+	t, ok := v.(time.Time)
+	if !ok {
+		return time.Time{}, wrongType(path, v, "a time")
+	}
+	return t, nil
+}
+
+// Float64s returns the array of numbers at path, such as
+// "models.model_0.losses". null elements become NaN.
+func (s *Snapshot) Float64s(path string) ([]float64, error) {
+	v, err := s.lookup(path)
+	if err != nil {
+		return nil, err
+	}
+	arr, ok := v.([]any)
+	if !ok {
+		return nil, wrongType(path, v, "an array")
+	}
+	out := make([]float64, len(arr))
+	for i, e := range arr {
+		switch x := e.(type) {
+		case float64:
+			out[i] = x
+		case int64:
+			out[i] = float64(x)
+		case nil:
+			out[i] = math.NaN()
+		default:
+			return nil, wrongType(fmt.Sprintf("%s[%d]", path, i), e, "a number")
+		}
+	}
+	return out, nil
+}
+
+// Slice returns a copy of the array at path.
+func (s *Snapshot) Slice(path string) ([]any, error) {
+	v, err := s.lookup(path)
+	if err != nil {
+		return nil, err
+	}
+	arr, ok := v.([]any)
+	if !ok {
+		return nil, wrongType(path, v, "an array")
+	}
+	return copyValue(arr).([]any), nil
+}
+
+// Map returns a copy of the object at path.
+func (s *Snapshot) Map(path string) (map[string]any, error) {
+	v, err := s.lookup(path)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, wrongType(path, v, "an object")
+	}
+	return docops.CopyDoc(m), nil
+}
+
+// MetricNames returns the names of the metrics logged to the record, sorted.
+func (s *Snapshot) MetricNames() []string {
+	m, _ := s.doc["metrics"].(map[string]any)
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// MarshalJSON returns the document as JSON in the exact form used by the
+// SQL backends: numbers as numbers (floats always with a decimal point),
+// and one-key tagged objects for what JSON cannot hold: {"$float": "NaN"},
+// {"$time": "2026-11-25T10:00:00.000Z"}. UnmarshalDoc reads it back.
+func (s *Snapshot) MarshalJSON() ([]byte, error) { return docjson.Marshal(s.doc) }
+
+// JSON returns the document as indented JSON (see MarshalJSON).
+func (s *Snapshot) JSON() string {
+	b, err := docjson.Marshal(s.doc)
+	if err != nil {
+		return fmt.Sprintf("{\"error\": %q}", err.Error())
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		return string(b)
+	}
+	return out.String()
+}
+
+// UnmarshalDoc decodes a document written by Snapshot.MarshalJSON,
+// restoring every value exactly (ints, floats, NaN, times).
+func UnmarshalDoc(data []byte) (map[string]any, error) {
+	doc, err := docjson.Unmarshal(data)
+	if err != nil {
+		return nil, fmt.Errorf("record: %w: %w", ErrInvalid, err)
+	}
+	return doc, nil
+}
+
+// Series is the points of one metric, in the order they were logged.
+type Series struct {
+	Name   string
+	Steps  []int64
+	Values []float64
+	Times  []time.Time
+}
+
+// Series reads every point of the named metric.
+func (s *Snapshot) Series(ctx context.Context, name string) (Series, error) {
+	if err := validMetric(name); err != nil {
+		return Series{}, err
+	}
+	out := Series{Name: name}
+	if ss, ok := s.store.b.(backend.SeriesStore); ok {
+		if err := s.store.check(ctx); err != nil {
+			return out, err
+		}
+		pts, err := ss.ReadSeries(ctx, s.coll, s.id, name)
+		if err != nil {
+			return out, err
+		}
+		out.Steps = make([]int64, len(pts))
+		out.Values = make([]float64, len(pts))
+		out.Times = make([]time.Time, len(pts))
+		for i, p := range pts {
+			out.Steps[i], out.Values[i], out.Times[i] = p.Step, p.Value, p.Time
+		}
+		return out, nil
+	}
+	m, _ := backend.Lookup(s.doc, []string{"series", name})
+	sm, _ := m.(map[string]any)
+	steps, _ := sm["steps"].([]any)
+	values, _ := sm["values"].([]any)
+	times, _ := sm["times"].([]any)
+	for i := range steps {
+		out.Steps = append(out.Steps, asInt(steps[i]))
+		if i < len(values) {
+			out.Values = append(out.Values, asFloat(values[i]))
+		}
+		if i < len(times) {
+			t, _ := times[i].(time.Time)
+			out.Times = append(out.Times, t)
+		}
+	}
+	return out, nil
+}
+
+func copyValue(v any) any { return docops.Copy(v) }
