@@ -75,6 +75,10 @@ start() {
 	log "initdb in $base/data ($bindir)"
 	as_pg "$bindir/initdb" -D "$base/data" -U postgres -A trust -E UTF8 --no-sync >"$state/initdb.log" 2>&1 ||
 		{ cat "$state/initdb.log" >&2; exit 1; }
+	# Everyone is trusted on loopback, except the role record_pw_test, which
+	# must give its password: the tests log in as it with a wrong password
+	# to check that no error shows it.
+	as_pg sh -c "{ echo 'host all record_pw_test 127.0.0.1/32 scram-sha-256'; cat '$base/data/pg_hba.conf'; } >'$base/data/pg_hba.new' && mv '$base/data/pg_hba.new' '$base/data/pg_hba.conf'"
 	local port tries=0
 	while :; do
 		tries=$((tries + 1))

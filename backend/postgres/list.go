@@ -1,0 +1,95 @@
+package postgres
+
+import (
+	"context"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/recordlab/go-record/backend"
+	"github.com/recordlab/go-record/internal/docjson"
+)
+
+// Collections returns the names of the collections that hold a record,
+// sorted byte-wise.
+func (b *Backend) Collections(ctx context.Context) ([]string, error) {
+	if err := b.checkOpen("collections"); err != nil {
+		return nil, err
+	}
+	var names []string
+	err := b.retryRead(ctx, func() error {
+		rows, err := b.pool.Query(ctx, b.sqlCollections)
+		if err != nil {
+			return b.fail("collections", err)
+		}
+		names, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return b.fail("collections", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if names == nil {
+		names = []string{}
+	}
+	return names, nil
+}
+
+// List returns the records of coll that match q, sorted by id. The first
+// condition that compares a path with a string for equality (Eq with a
+// string without NUL) is evaluated by the server; every condition is then
+// checked with backend.Match, whose answer is the definition.
+func (b *Backend) List(ctx context.Context, coll string, q backend.Query) ([]backend.Item, error) {
+	if err := b.checkOpen("list"); err != nil {
+		return nil, err
+	}
+	sql, args := b.sqlList, []any{coll}
+	for _, c := range q.Where {
+		if s, ok := c.Value.(string); ok && c.Cmp == backend.Eq && !strings.ContainsRune(s, 0) {
+			sql, args = b.sqlListEq, []any{coll, c.Path, s}
+			break
+		}
+	}
+	if len(q.Where) == 0 && q.Limit > 0 {
+		sql, args = sql+" limit $2", append(args, q.Limit)
+	}
+	var items []backend.Item
+	err := b.retryRead(ctx, func() error {
+		items = []backend.Item{}
+		rows, err := b.pool.Query(ctx, sql, args...)
+		if err != nil {
+			return b.fail("list "+coll, err)
+		}
+		defer rows.Close()
+		var (
+			id   string
+			data []byte
+		)
+		for rows.Next() {
+			if err := rows.Scan(&id, &data); err != nil {
+				return b.fail("list "+coll, err)
+			}
+			doc, err := docjson.Unmarshal(data)
+			if err != nil {
+				return b.fail("list "+coll+": record "+id, err)
+			}
+			if !backend.Match(doc, q.Where) {
+				continue
+			}
+			items = append(items, backend.Item{ID: id, Doc: doc})
+			if q.Limit > 0 && len(items) == q.Limit {
+				break
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return b.fail("list "+coll, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return items, nil
+}
