@@ -1,0 +1,89 @@
+// Package sqlite is the SQLite adapter of record: the embedded default
+// store, pure Go (modernc.org/sqlite, no cgo). Importing it registers the
+// sqlite:// scheme with package backend.
+//
+// # DSN and options
+//
+//	sqlite://runs.db              runs.db relative to the working directory
+//	sqlite://data/runs.db         data/runs.db relative to the working directory
+//	sqlite:///abs/dir/runs.db     an absolute path
+//	sqlite:///abs/runs.db?x-table=exp&_pragma=cache_size(-65536)
+//
+// The file is created if missing. Library options are x- query parameters:
+//
+//	| parameter | meaning                                                 | default   |
+//	| --------- | ------------------------------------------------------- | --------- |
+//	| x-table   | documents table; also names <x-table>_series,           | records   |
+//	|           | <x-table>_points and <x-table>_meta. An SQL identifier  |           |
+//	|           | [A-Za-z_][A-Za-z0-9_]{0,62}, not starting with sqlite_  |           |
+//
+// An unknown x- parameter is ErrInvalid. Other query parameters go to
+// modernc.org/sqlite unchanged (for example _pragma=cache_size(-65536)),
+// except _txlock, _query_only, _journal_mode and mode, which the adapter
+// sets itself and refuses. The adapter sets journal_mode WAL (persistent in
+// the file), busy_timeout 5000 ms and synchronous NORMAL on every
+// connection.
+//
+// # Storage layout
+//
+// One file, four tables (names shown for the default x-table=records):
+//
+//	records         (collection TEXT, id TEXT, doc TEXT, created_at INTEGER, updated_at INTEGER,
+//	                 PRIMARY KEY (collection, id))
+//	records_series  (sid INTEGER PRIMARY KEY, collection TEXT, id TEXT, name TEXT, n INTEGER,
+//	                 UNIQUE (collection, id, name))        one row per metric of a record
+//	records_points  (sid INTEGER, seq INTEGER, step INTEGER, value INTEGER, time INTEGER,
+//	                 PRIMARY KEY (sid, seq)) WITHOUT ROWID  one row per metric point
+//	records_meta    (key TEXT PRIMARY KEY, value)           schema_version = 1
+//
+// doc is JSON text written by internal/docjson: numbers are JSON numbers
+// (floats always with a '.'), objects are objects; NaN, ±Inf, -0, times and
+// strings holding NUL are one-key tagged objects ({"$float": "NaN"},
+// {"$time": "2026-11-25T10:00:00.000Z"}, {"$string": base64}). created_at
+// and updated_at are Unix milliseconds. A point's value is the IEEE 754 bit
+// pattern of the float64 as a signed INTEGER (SQLite would turn a NaN REAL
+// into NULL), its time Unix milliseconds, and seq its position in append
+// order. The points table is clustered by (sid, seq), so it needs no
+// other index and a series reads back in one range scan.
+//
+// The schema is versioned in <table>_meta; Open creates or migrates it
+// inside BEGIN IMMEDIATE, so many processes may open a fresh file at once.
+//
+// # SQL you can run with the sqlite3 shell
+//
+//	sqlite3 records.db "select id, json_extract(doc, '$.learning_rate') from records where collection = 'Nov-25-2026'"
+//	sqlite3 records.db "select collection, count(*) from records group by collection"
+//	sqlite3 records.db "select s.name, s.n from records_series s where s.collection = 'Nov-25-2026' and s.id = '...'"
+//	sqlite3 records.db "select p.step, p.value, p.time from records_points p join records_series s using (sid)
+//	                    where s.collection = 'Nov-25-2026' and s.id = '...' and s.name = 'loss' order by p.seq"
+//
+// Point values are bit patterns; decode them in Go with math.Float64frombits
+// (uint64(v)), or read them with ReadSeries.
+//
+// # Errors
+//
+// Errors wrap the backend sentinels beside the driver's own error
+// (*sqlite.Error from modernc.org/sqlite, reachable with errors.As):
+// ErrExists for a taken (collection, id), ErrNotFound for a missing record,
+// ErrInvalid for a Merge op that conflicts with the document and for a bad
+// DSN, ErrTooLarge for a value over SQLITE_MAX_LENGTH, ErrClosed after
+// Close. Context errors are returned unchanged.
+//
+// # Special considerations
+//
+//   - Writes go through one connection per Backend, each in a BEGIN
+//     IMMEDIATE transaction; reads use a separate read-only pool and never
+//     wait for writers (WAL). Processes sharing the file queue on SQLite's
+//     write lock: busy_timeout, then retries with backoff for as long as the
+//     context lives, so "database is locked" never reaches the caller.
+//   - Merge reads the document, applies the ops in Go (internal/docops) and
+//     writes it back, all under the write lock: atomic across goroutines and
+//     processes, at the cost of rewriting the document.
+//   - Documents up to SQLite's default SQLITE_MAX_LENGTH (1e9 bytes) are
+//     stored; 20 MB documents round-trip.
+//   - List pushes simple conditions (=, <, <=, >, >= on strings, numbers,
+//     times; = on bools and null) down as json_extract predicates that
+//     select a superset, then filters with backend.Match, so results equal
+//     Match's exactly. != and keys with '"' or '\' are filtered in Go only.
+//   - WAL mode needs a local file system: not NFS or other network shares.
+package sqlite
