@@ -25,7 +25,7 @@ func (b *Backend) AppendSeries(ctx context.Context, coll, id, name string, pts [
 		}
 		seq := n - int64(len(pts))
 		ins := tx.StmtContext(ctx, b.ins)
-		args := make([]any, 2+3*seriesBatch)
+		args := make([]any, pointArgs*seriesBatch)
 		rest := pts
 		for len(rest) >= seriesBatch {
 			fill(args, sid, seq, rest[:seriesBatch])
@@ -36,7 +36,7 @@ func (b *Backend) AppendSeries(ctx context.Context, coll, id, name string, pts [
 			rest = rest[seriesBatch:]
 		}
 		if len(rest) > 0 {
-			args = args[:2+3*len(rest)]
+			args = args[:pointArgs*len(rest)]
 			fill(args, sid, seq, rest)
 			if _, err := tx.ExecContext(ctx, insertPointsSQL(`"`+b.table+`_points"`, len(rest)), args...); err != nil {
 				return err
@@ -47,13 +47,17 @@ func (b *Backend) AppendSeries(ctx context.Context, coll, id, name string, pts [
 	return b.wrap(ctx, err, "append series %s/%s %s", coll, id, name)
 }
 
+// pointArgs is the number of parameters per point in insertPointsSQL.
+const pointArgs = 5
+
 func fill(args []any, sid, seq int64, pts []backend.Point) {
-	args[0], args[1] = sid, seq
 	for i, p := range pts {
-		a := args[2+3*i:]
-		a[0] = p.Step
-		a[1] = int64(math.Float64bits(p.Value))
-		a[2] = p.Time.UnixMilli()
+		a := args[pointArgs*i:]
+		a[0] = sid
+		a[1] = seq + int64(i)
+		a[2] = p.Step
+		a[3] = int64(math.Float64bits(p.Value))
+		a[4] = p.Time.UnixMilli()
 	}
 }
 

@@ -24,7 +24,7 @@ func tempDSN(t *testing.T) string {
 	return "sqlite://" + filepath.Join(t.TempDir(), "records.db")
 }
 
-func open(t *testing.T, dsn string) *sqlite.Backend {
+func open(t testing.TB, dsn string) *sqlite.Backend {
 	t.Helper()
 	b, err := sqlite.Open(t.Context(), dsn)
 	if err != nil {

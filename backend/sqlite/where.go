@@ -80,12 +80,13 @@ func condSQL(c backend.Cond) (string, []any, bool) {
 	}
 	switch v := c.Value.(type) {
 	case string:
-		// Strings are stored as JSON strings (those holding NUL are tagged:
-		// leave them to Match). SQLite compares TEXT byte-wise, like Go.
+		// Strings are stored as JSON strings, and SQLite compares TEXT
+		// byte-wise, like Go; those holding NUL are tagged objects, kept
+		// for Match to judge.
 		if strings.IndexByte(v, 0) >= 0 {
 			return "", nil, false
 		}
-		return "json_extract(doc, ?) " + string(c.Cmp) + " ?", []any{path, v}, true
+		return "(json_type(doc, ?) = 'object' OR json_extract(doc, ?) " + string(c.Cmp) + " ?)", []any{path, path, v}, true
 	case int64, float64:
 		var f float64
 		if i, isInt := v.(int64); isInt {
