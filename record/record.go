@@ -65,6 +65,7 @@ type CreateOption func(*createConfig)
 
 type createConfig struct {
 	id            string
+	idSet         bool
 	seed          *int64
 	flushInterval time.Duration
 	batchSize     int
@@ -73,7 +74,7 @@ type createConfig struct {
 
 // WithID gives the record an id of the caller's choosing instead of a
 // generated one: [A-Za-z0-9_.-]{1,128}.
-func WithID(id string) CreateOption { return func(c *createConfig) { c.id = id } }
+func WithID(id string) CreateOption { return func(c *createConfig) { c.id, c.idSet = id, true } }
 
 // WithSeed stores the run's random seed at "seed".
 func WithSeed(seed int64) CreateOption { return func(c *createConfig) { c.seed = &seed } }
@@ -117,7 +118,7 @@ func (s *Store) Create(ctx context.Context, coll string, opts ...CreateOption) (
 		return nil, err
 	}
 	cfg := newConfig(opts)
-	if cfg.id == "" {
+	if !cfg.idSet {
 		cfg.id = NewID()
 	} else if err := ValidID(cfg.id); err != nil {
 		return nil, err
@@ -274,6 +275,24 @@ func (r *Record) Update(ctx context.Context, v any, under ...string) error {
 		return r.check(ctx)
 	}
 	slices.SortFunc(ops, func(a, b backend.Op) int { return strings.Compare(a.Path[len(a.Path)-1], b.Path[len(b.Path)-1]) })
+	return r.merge(ctx, ops)
+}
+
+// Apply makes several changes in one atomic step: all of them are
+// stored, or none. Two changes where one path is a prefix of the other
+// ("a" and "a.b") are ErrInvalid.
+func (r *Record) Apply(ctx context.Context, changes ...Change) error {
+	ops := make([]backend.Op, len(changes))
+	for i, c := range changes {
+		op, err := c.op(r)
+		if err != nil {
+			return err
+		}
+		ops[i] = op
+	}
+	if len(ops) == 0 {
+		return r.check(ctx)
+	}
 	return r.merge(ctx, ops)
 }
 

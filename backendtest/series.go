@@ -1,0 +1,254 @@
+package backendtest
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/recordlab/go-record/backend"
+	"github.com/recordlab/go-record/record"
+)
+
+func (s *suite) seriesStore(t *testing.T) (backend.Backend, backend.SeriesStore) {
+	t.Helper()
+	b := s.backend(t)
+	ss, ok := b.(backend.SeriesStore)
+	if !ok {
+		t.Skip("backend does not implement SeriesStore")
+	}
+	return b, ss
+}
+
+func points(n int, start int64, f func(i int) float64) []backend.Point {
+	pts := make([]backend.Point, n)
+	base := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	for i := range pts {
+		pts[i] = backend.Point{Step: start + int64(i), Value: f(i), Time: base.Add(time.Duration(start+int64(i)) * time.Millisecond)}
+	}
+	return pts
+}
+
+func wantPoints(t *testing.T, ss backend.SeriesStore, c, id, name string, want []backend.Point) {
+	t.Helper()
+	got, err := ss.ReadSeries(t.Context(), c, id, name)
+	if err != nil {
+		t.Fatalf("ReadSeries(%s): %v", name, err)
+	}
+	if want == nil {
+		want = []backend.Point{}
+	}
+	if got == nil {
+		t.Fatalf("ReadSeries(%s) returned nil, want an empty slice", name)
+	}
+	if diff := cmp.Diff(want, got, exact); diff != "" {
+		t.Fatalf("series %s (-want +got):\n%s", name, diff)
+	}
+}
+
+var specials = []float64{math.NaN(), math.Inf(1), math.Inf(-1), math.Copysign(0, -1), 5e-324, math.MaxFloat64, 0.1 + 0.2, -1e-300}
+
+func (s *suite) testSeries(t *testing.T) {
+	t.Run("AppendRead", func(t *testing.T) {
+		b, ss := s.seriesStore(t)
+		mustInsert(t, b, coll, "r1", map[string]any{})
+		var all []backend.Point
+		for batch := range 5 {
+			pts := points(100, int64(batch*100), func(i int) float64 { return 1 / float64(batch*100+i+1) })
+			if err := ss.AppendSeries(t.Context(), coll, "r1", "loss", pts); err != nil {
+				t.Fatalf("AppendSeries: %v", err)
+			}
+			all = append(all, pts...)
+		}
+		wantPoints(t, ss, coll, "r1", "loss", all)
+	})
+	t.Run("AppendOrderNotStepOrder", func(t *testing.T) {
+		b, ss := s.seriesStore(t)
+		mustInsert(t, b, coll, "r1", map[string]any{})
+		pts := []backend.Point{{Step: 5, Value: 1}, {Step: 1, Value: 2}, {Step: 5, Value: 3}, {Step: -1, Value: 4}}
+		for i := range pts {
+			pts[i].Time = time.UnixMilli(int64(1000 - i)).UTC()
+		}
+		for _, p := range pts {
+			if err := ss.AppendSeries(t.Context(), coll, "r1", "x", []backend.Point{p}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		wantPoints(t, ss, coll, "r1", "x", pts)
+	})
+	t.Run("ExactBits", func(t *testing.T) {
+		b, ss := s.seriesStore(t)
+		mustInsert(t, b, coll, "r1", map[string]any{})
+		pts := points(len(specials), math.MaxInt64-int64(len(specials)), func(i int) float64 { return specials[i] })
+		pts[0].Step = math.MinInt64
+		if err := ss.AppendSeries(t.Context(), coll, "r1", "weird", pts); err != nil {
+			t.Fatalf("AppendSeries: %v", err)
+		}
+		wantPoints(t, ss, coll, "r1", "weird", pts)
+	})
+	t.Run("SeparateMetricsAndRecords", func(t *testing.T) {
+		b, ss := s.seriesStore(t)
+		mustInsert(t, b, coll, "r1", map[string]any{})
+		mustInsert(t, b, coll, "r2", map[string]any{})
+		mustInsert(t, b, "other", "r1", map[string]any{})
+		a := points(3, 0, func(i int) float64 { return float64(i) })
+		c := points(2, 0, func(i int) float64 { return -float64(i) })
+		d := points(1, 0, func(i int) float64 { return 42 })
+		e := points(4, 0, func(i int) float64 { return 7 })
+		ctx := t.Context()
+		for _, w := range []struct {
+			c, id, name string
+			pts         []backend.Point
+		}{{coll, "r1", "loss", a}, {coll, "r1", "acc", c}, {coll, "r2", "loss", d}, {"other", "r1", "loss", e}} {
+			if err := ss.AppendSeries(ctx, w.c, w.id, w.name, w.pts); err != nil {
+				t.Fatal(err)
+			}
+		}
+		wantPoints(t, ss, coll, "r1", "loss", a)
+		wantPoints(t, ss, coll, "r1", "acc", c)
+		wantPoints(t, ss, coll, "r2", "loss", d)
+		wantPoints(t, ss, "other", "r1", "loss", e)
+		wantPoints(t, ss, coll, "r1", "missing", nil)
+	})
+	t.Run("DeleteRemovesPoints", func(t *testing.T) {
+		b, ss := s.seriesStore(t)
+		d, ok := b.(backend.Deleter)
+		if !ok {
+			t.Skip("backend does not implement Deleter")
+		}
+		mustInsert(t, b, coll, "r1", map[string]any{})
+		mustInsert(t, b, coll, "r2", map[string]any{})
+		pts := points(10, 0, func(i int) float64 { return 1 })
+		for _, id := range []string{"r1", "r2"} {
+			if err := ss.AppendSeries(t.Context(), coll, id, "loss", pts); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := d.Delete(t.Context(), coll, "r1"); err != nil {
+			t.Fatal(err)
+		}
+		wantPoints(t, ss, coll, "r1", "loss", nil)
+		wantPoints(t, ss, coll, "r2", "loss", pts)
+		// A record created again with the same id starts empty.
+		mustInsert(t, b, coll, "r1", map[string]any{})
+		wantPoints(t, ss, coll, "r1", "loss", nil)
+	})
+	t.Run("DropRemovesPoints", func(t *testing.T) {
+		b, ss := s.seriesStore(t)
+		mustInsert(t, b, coll, "r1", map[string]any{})
+		mustInsert(t, b, "kept", "r1", map[string]any{})
+		pts := points(10, 0, func(i int) float64 { return 1 })
+		for _, c := range []string{coll, "kept"} {
+			if err := ss.AppendSeries(t.Context(), c, "r1", "loss", pts); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := b.Drop(t.Context(), coll); err != nil {
+			t.Fatal(err)
+		}
+		wantPoints(t, ss, coll, "r1", "loss", nil)
+		wantPoints(t, ss, "kept", "r1", "loss", pts)
+	})
+	t.Run("LogAndSummary", func(t *testing.T) {
+		st := s.store(t)
+		ctx := t.Context()
+		rec := s.create(t, st, record.WithBatchSize(64))
+		values := []float64{0.9, 0.7, math.NaN(), 0.3, math.Inf(1), 0.5, -0.1, 0.2}
+		for i := range 2500 {
+			v := values[i%len(values)]
+			rec.Log(int64(i), record.Metrics{"loss": v, "acc": float64(i) / 2500})
+		}
+		if err := rec.Close(ctx, nil); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		snap, err := st.Get(ctx, coll, rec.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ser, err := snap.Series(ctx, "loss")
+		if err != nil {
+			t.Fatalf("Series: %v", err)
+		}
+		if len(ser.Steps) != 2500 || len(ser.Values) != 2500 || len(ser.Times) != 2500 {
+			t.Fatalf("Series has %d steps, %d values, %d times; want 2500", len(ser.Steps), len(ser.Values), len(ser.Times))
+		}
+		for i := range 2500 {
+			want := values[i%len(values)]
+			if ser.Steps[i] != int64(i) || math.Float64bits(ser.Values[i]) != math.Float64bits(want) && !(math.IsNaN(want) && math.IsNaN(ser.Values[i])) {
+				t.Fatalf("point %d = (%d, %v), want (%d, %v)", i, ser.Steps[i], ser.Values[i], i, want)
+			}
+		}
+		want := map[string]any{
+			"count": int64(2500), "last": 0.3, "last_step": int64(2499), "last_time": ser.Times[2499],
+			"min": -0.1, "min_step": int64(6), "max": math.Inf(1), "max_step": int64(4), "nans": int64(313),
+		}
+		got, err := snap.Map("metrics.loss")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"mean", "sum", "finite"} {
+			delete(got, k)
+		}
+		if diff := Diff(want, got); diff != "" {
+			t.Fatalf("metrics.loss summary (-want +got):\n%s", diff)
+		}
+		if last, _ := snap.Float64("metrics.acc.last"); last != 2499.0/2500 {
+			t.Fatalf("metrics.acc.last = %v", last)
+		}
+		// The summary never holds the points.
+		if _, ok := snap.Get("metrics.loss.values"); ok {
+			t.Fatal("points stored in the document")
+		}
+	})
+	t.Run("LogConcurrent", func(t *testing.T) {
+		st := s.store(t)
+		rec := s.create(t, st, record.WithBatchSize(100), record.WithFlushInterval(5*time.Millisecond))
+		done := make(chan struct{})
+		for g := range 8 {
+			go func() {
+				defer func() { done <- struct{}{} }()
+				for i := range 500 {
+					rec.Log(int64(g*1000+i), record.Metrics{"loss": float64(i)})
+				}
+			}()
+		}
+		for range 8 {
+			<-done
+		}
+		if err := rec.Close(t.Context(), nil); err != nil {
+			t.Fatal(err)
+		}
+		snap, _ := st.Get(t.Context(), coll, rec.ID())
+		ser, err := snap.Series(t.Context(), "loss")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ser.Values) != 4000 {
+			t.Fatalf("%d points stored, want 4000", len(ser.Values))
+		}
+		if n, _ := snap.Int64("metrics.loss.count"); n != 4000 {
+			t.Fatalf("metrics.loss.count = %d, want 4000", n)
+		}
+	})
+	t.Run("DeleteRecordRemovesSeries", func(t *testing.T) {
+		st := s.store(t)
+		ctx := t.Context()
+		rec := s.create(t, st, record.WithID("same-id"))
+		rec.Log(1, record.Metrics{"loss": 1})
+		if err := rec.Close(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Delete(ctx, coll, rec.ID()); err != nil {
+			t.Fatal(err)
+		}
+		again := s.create(t, st, record.WithID("same-id"))
+		if err := again.Close(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		snap, _ := st.Get(ctx, coll, "same-id")
+		ser, err := snap.Series(ctx, "loss")
+		if err != nil || len(ser.Values) != 0 {
+			t.Fatalf("series of a re-created record = %v, %v; want empty", ser.Values, err)
+		}
+	})
+}
