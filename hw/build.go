@@ -40,9 +40,14 @@ func buildFrom(bi *debug.BuildInfo) Build {
 			modified := s.Value == "true"
 			vcs.Modified = &modified
 		default:
-			if !strings.HasPrefix(s.Key, "vcs.") {
-				b.Settings = append(b.Settings, Setting{Key: s.Key, Value: s.Value})
+			if strings.HasPrefix(s.Key, "vcs.") {
+				break
 			}
+			v := s.Value
+			if s.Key == "-ldflags" && IsSecretName(v) {
+				v = Redacted // -X main.apiKey=... would store a secret
+			}
+			b.Settings = append(b.Settings, Setting{Key: s.Key, Value: v})
 		}
 	}
 	if vcs != (VCS{}) {

@@ -12,6 +12,7 @@ import (
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/NVIDIA/go-nvml/pkg/nvml/mock"
 	"github.com/NVIDIA/go-nvml/pkg/nvml/mock/dgxh100"
+	"github.com/NVIDIA/go-nvml/pkg/nvml/mock/gpus"
 	"github.com/NVIDIA/go-nvml/pkg/nvml/mock/server"
 	"github.com/google/go-cmp/cmp"
 )
@@ -235,5 +236,45 @@ func TestNoDriverHere(t *testing.T) {
 	}
 	if s := openGPUs(); s != nil {
 		t.Errorf("openGPUs = %v, want nil", s)
+	}
+}
+
+// TestGPUsMatchRealH100 feeds the mapping what NVML reported on a real
+// H100 machine (../shared/data/h100-nvml.json: raw milliwatts, CUDA
+// 13000, compute capability [9, 0], MIG [0, 0]) and expects what
+// examples/hwinfo printed on that machine (testdata/h100-hwinfo.json).
+func TestGPUsMatchRealH100(t *testing.T) {
+	b, err := os.ReadFile("testdata/h100-hwinfo.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var real struct {
+		Detect Info `json:"detect"`
+	}
+	if err := json.Unmarshal(b, &real); err != nil {
+		t.Fatal(err)
+	}
+	want := real.Detect.Host.GPUs
+
+	box := server.NewServerWithGPUs("580.159.04", "13.580.159.04", 13000, gpus.H100_SXM5_80GB)
+	dev := box.Devices[0].(*server.Device)
+	dev.UUID = want[0].UUID
+	dev.MemoryInfo = nvml.Memory{Total: 85520809984, Used: 503316480, Free: 85520809984 - 503316480}
+	dev.GetPciInfoFunc = func() (nvml.PciInfo, nvml.Return) {
+		var p nvml.PciInfo
+		for k, c := range []byte("00000000:00:06.0") {
+			p.BusId[k] = int8(c)
+		}
+		return p, nvml.SUCCESS
+	}
+	dev.GetEnforcedPowerLimitFunc = func() (uint32, nvml.Return) { return 700000, nvml.SUCCESS }
+	dev.GetMaxClockInfoFunc = func(nvml.ClockType) (uint32, nvml.Return) { return 1980, nvml.SUCCESS }
+
+	got, err := gpusFrom(box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("mapping of the H100's raw NVML values (-real machine +mock):\n%s", diff)
 	}
 }

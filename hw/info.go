@@ -148,7 +148,8 @@ type Build struct {
 	// command (absent with -buildvcs=false, in tests and with go run).
 	VCS *VCS `json:"vcs,omitempty"`
 	// Settings are the build settings other than vcs.* (CGO_ENABLED,
-	// GOARCH, -tags, -ldflags...), in the binary's order.
+	// GOARCH, -tags, -ldflags...), in the binary's order; an -ldflags
+	// value with a secret-looking word (see IsSecretName) is Redacted.
 	Settings []Setting `json:"settings,omitempty"`
 	// Deps are the dependency modules compiled into the binary, sorted by
 	// path. A list, not a map: module paths contain dots, which record
