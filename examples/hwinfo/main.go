@@ -45,7 +45,7 @@ func main() {
 	_, _ = hw.Detect(ctx, opts)
 	cached := time.Since(start)
 	fmt.Fprintf(os.Stderr, "hwinfo: detect took %v, cached %v\n", took, cached)
-	print(info)
+	printJSON(info)
 
 	s := hw.NewSampler(ctx)
 	defer s.Close()
@@ -59,11 +59,11 @@ func main() {
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "hwinfo: sample %d (partial): %v\n", i+1, err)
 		}
-		print(m)
+		printJSON(m)
 	}
 }
 
-func print(v any) {
+func printJSON(v any) {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "hwinfo: %v\n", err)
