@@ -5,8 +5,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/recordlab/go-record/backendtest"
 	_ "github.com/recordlab/go-record/backend/memory"
+	"github.com/recordlab/go-record/backendtest"
 )
 
 var stores atomic.Int64
