@@ -69,6 +69,9 @@ func ParseCond(s string) (ListOption, error) {
 		return nil, invalid("op", s, `want PATH OP VALUE with OP one of = != < <= > >=`)
 	}
 	text := strings.TrimSpace(rest[n:])
+	if strings.ContainsAny(text[:min(1, len(text))], "=!<>") {
+		return nil, invalid("op", s, "unknown comparison "+rest[:n+1])
+	}
 	c, err := newCond(path, cmp, parseValue(text))
 	if err != nil {
 		return nil, err
