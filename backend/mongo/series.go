@@ -1,0 +1,163 @@
+package mongo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/recordlab/go-record/backend"
+)
+
+// seriesPrefix starts the name of the companion collection that holds the
+// series of a record collection. Record collection names start with a
+// letter or digit, so no record collection is ever taken for one.
+const seriesPrefix = "_series."
+
+// bucketPoints caps the points of one bucket document (about 40 bytes
+// each, far under 16 MiB).
+const bucketPoints = 50_000
+
+func seriesCollection(coll string) string { return seriesPrefix + coll }
+
+// AppendSeries stores pts as one bucket document (several if there are more
+// than 50,000) in the collection "_series.<coll>":
+//
+//	{_id: ObjectId, record: <the record's _id>, name: "loss", seq: <int64>,
+//	 steps: [int64...], values: [double...], times: [date...]}
+//
+// seq orders the buckets of a metric: the wall clock in nanoseconds, made
+// strictly increasing within the process.
+func (b *Backend) AppendSeries(ctx context.Context, coll, id, name string, pts []backend.Point) error {
+	if err := b.ready("append series"); err != nil {
+		return err
+	}
+	if len(pts) == 0 {
+		return nil
+	}
+	what := coll + "/" + id + " " + name
+	c, err := b.series(ctx, coll)
+	if err != nil {
+		return err
+	}
+	sid := storedID(id)
+	var docs []any
+	for len(pts) > 0 {
+		n := min(len(pts), bucketPoints)
+		docs = append(docs, b.bucket(sid, name, pts[:n]))
+		pts = pts[n:]
+	}
+	if len(docs) == 1 {
+		_, err = c.InsertOne(ctx, docs[0])
+	} else {
+		_, err = c.InsertMany(ctx, docs)
+	}
+	if err != nil {
+		return b.fail(ctx, "append series "+what, nil, err)
+	}
+	return nil
+}
+
+func (b *Backend) bucket(sid any, name string, pts []backend.Point) bson.D {
+	steps := make(bson.A, len(pts))
+	values := make(bson.A, len(pts))
+	times := make(bson.A, len(pts))
+	for i, p := range pts {
+		steps[i] = p.Step
+		values[i] = b.codec.encode(p.Value, true)
+		times[i] = bson.NewDateTimeFromTime(p.Time)
+	}
+	return bson.D{
+		{Key: "_id", Value: bson.NewObjectID()},
+		{Key: "record", Value: sid},
+		{Key: "name", Value: name},
+		{Key: "seq", Value: b.nextSeq()},
+		{Key: "steps", Value: steps},
+		{Key: "values", Value: values},
+		{Key: "times", Value: times},
+	}
+}
+
+// nextSeq returns the wall clock in nanoseconds, strictly increasing
+// within the process.
+func (b *Backend) nextSeq() int64 {
+	b.seqMu.Lock()
+	defer b.seqMu.Unlock()
+	s := time.Now().UnixNano()
+	if s <= b.lastSeq {
+		s = b.lastSeq + 1
+	}
+	b.lastSeq = s
+	return s
+}
+
+// series returns the series collection of coll, creating its index
+// (record, name, seq) on first use by this Backend.
+func (b *Backend) series(ctx context.Context, coll string) (*mongo.Collection, error) {
+	name := seriesCollection(coll)
+	c := b.db.Collection(name)
+	if _, ok := b.indexed.Load(name); ok {
+		return c, nil
+	}
+	_, err := c.Indexes().CreateOne(ctx, mongo.IndexModel{
+		Keys: bson.D{{Key: "record", Value: 1}, {Key: "name", Value: 1}, {Key: "seq", Value: 1}},
+	})
+	if err != nil {
+		return nil, b.fail(ctx, "create index on "+name, nil, err)
+	}
+	b.indexed.Store(name, struct{}{})
+	return c, nil
+}
+
+// ReadSeries returns the points of a metric in append order.
+func (b *Backend) ReadSeries(ctx context.Context, coll, id, name string) ([]backend.Point, error) {
+	if err := b.ready("read series"); err != nil {
+		return nil, err
+	}
+	what := coll + "/" + id + " " + name
+	c := b.db.Collection(seriesCollection(coll))
+	cur, err := c.Find(ctx,
+		bson.D{{Key: "record", Value: storedID(id)}, {Key: "name", Value: name}},
+		options.Find().
+			SetSort(bson.D{{Key: "seq", Value: 1}, {Key: "_id", Value: 1}}).
+			SetProjection(bson.D{{Key: "steps", Value: 1}, {Key: "values", Value: 1}, {Key: "times", Value: 1}}))
+	if err != nil {
+		return nil, b.fail(ctx, "read series "+what, nil, err)
+	}
+	defer cur.Close(context.WithoutCancel(ctx))
+	pts := []backend.Point{}
+	for cur.Next(ctx) {
+		steps, err1 := cur.Current.LookupErr("steps")
+		values, err2 := cur.Current.LookupErr("values")
+		times, err3 := cur.Current.LookupErr("times")
+		if err1 != nil || err2 != nil || err3 != nil {
+			return nil, fmt.Errorf("mongo: read series %s: bucket %s lacks steps, values or times: %w", what, cur.Current.Lookup("_id"), backend.ErrInvalid)
+		}
+		sv, _ := steps.Array().Values()
+		vv, _ := values.Array().Values()
+		tv, _ := times.Array().Values()
+		if len(sv) != len(vv) || len(sv) != len(tv) {
+			return nil, fmt.Errorf("mongo: read series %s: bucket %s has arrays of unequal length: %w", what, cur.Current.Lookup("_id"), backend.ErrInvalid)
+		}
+		for i := range sv {
+			step, ok := sv[i].AsInt64OK()
+			v, err := decodeValue(vv[i])
+			f, isFloat := v.(float64)
+			if i64, isInt := v.(int64); isInt {
+				f, isFloat = float64(i64), true
+			}
+			ms, okT := tv[i].DateTimeOK()
+			if !ok || err != nil || !isFloat || !okT {
+				return nil, fmt.Errorf("mongo: read series %s: bucket %s, point %d is malformed: %w", what, cur.Current.Lookup("_id"), i, backend.ErrInvalid)
+			}
+			pts = append(pts, backend.Point{Step: step, Value: f, Time: time.UnixMilli(ms).UTC()})
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return nil, b.fail(ctx, "read series "+what, nil, err)
+	}
+	return pts, nil
+}
