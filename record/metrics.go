@@ -102,6 +102,7 @@ func (r *Record) flusher() {
 }
 
 func (r *Record) stopFlusher() {
+	r.system.close()
 	r.stopOnce.Do(func() { close(r.stop) })
 	<-r.done
 }

@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/user"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -48,6 +45,8 @@ type Record struct {
 	dirty     map[string]bool // summaries stored in memory but not yet in the document
 	flushErr  error           // a failed background flush, reported by the next Flush/Close
 
+	system *systemSampler // WithSystemMetrics; nil when off
+
 	kick     chan struct{}
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -70,6 +69,9 @@ type createConfig struct {
 	flushInterval time.Duration
 	batchSize     int
 	hostFacts     bool
+	env           []string
+	// systemInterval is the sampling interval of WithSystemMetrics; 0 is off.
+	systemInterval time.Duration
 }
 
 // WithID gives the record an id of the caller's choosing instead of a
@@ -133,7 +135,11 @@ func (s *Store) Create(ctx context.Context, coll string, opts ...CreateOption) (
 		doc["seed"] = *cfg.seed
 	}
 	if cfg.hostFacts {
-		for k, v := range facts() {
+		f, err := facts(ctx, &cfg)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range f {
 			doc[k] = v
 		}
 	}
@@ -186,6 +192,9 @@ func (s *Store) start(coll string, cfg createConfig, doc map[string]any) *Record
 	}
 	s.track(r)
 	go r.flusher()
+	if cfg.systemInterval > 0 {
+		r.startSystemMetrics(cfg.systemInterval)
+	}
 	return r
 }
 
@@ -366,6 +375,7 @@ func (r *Record) Close(ctx context.Context, runErr error) error {
 	if err := r.check(ctx); err != nil {
 		return err
 	}
+	r.system.close()
 	if err := r.Flush(ctx); err != nil {
 		return err
 	}
@@ -408,46 +418,3 @@ func (r *Record) createdTime(ctx context.Context) (time.Time, error) {
 	}
 	return t, nil
 }
-
-var (
-	factsOnce sync.Once
-	factsDoc  map[string]any
-)
-
-// facts returns the host, build and run facts stored at Create. The
-// process-wide part is computed once.
-func facts() map[string]any {
-	factsOnce.Do(func() {
-		hostname, _ := os.Hostname()
-		username := ""
-		if u, err := user.Current(); err == nil {
-			username = u.Username
-		}
-		factsDoc = map[string]any{
-			"host": map[string]any{
-				"hostname": hostname,
-				"user":     username,
-				"os":       runtime.GOOS,
-				"arch":     runtime.GOARCH,
-				"num_cpu":  int64(runtime.NumCPU()),
-			},
-			"build": map[string]any{"go_version": runtime.Version()},
-		}
-	})
-	args := make([]any, len(os.Args))
-	for i, a := range os.Args {
-		args[i] = strings.ToValidUTF8(a, "\uFFFD")
-	}
-	out := map[string]any{
-		"host":  copyValue(factsDoc["host"]),
-		"build": copyValue(factsDoc["build"]),
-		"run": map[string]any{
-			"pid":   int64(os.Getpid()),
-			"args":  args,
-			"start": processStart,
-		},
-	}
-	return out
-}
-
-var processStart = time.Now().UTC().Truncate(time.Millisecond)

@@ -245,3 +245,49 @@ func (n noSeries) Get(ctx context.Context, c, id string) (map[string]any, error)
 }
 func (n noSeries) Drop(ctx context.Context, c string) error { return n.b.Drop(ctx, c) }
 func (n noSeries) Close() error                             { return n.b.Close() }
+
+func TestSystemMetrics(t *testing.T) {
+	ctx := t.Context()
+	st := record.NewStore(memory.New())
+	defer st.Close()
+	rec, err := st.Create(ctx, "c", record.WithSystemMetrics(20*time.Millisecond), record.WithEnv("HOME", "RECORD_TEST_SECRET_TOKEN"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(150 * time.Millisecond)
+	if err := rec.Close(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	snap, _ := st.Get(ctx, "c", rec.ID())
+	ser, err := snap.Series(ctx, "system/cpu/percent")
+	if err != nil || len(ser.Values) < 2 {
+		t.Fatalf("system/cpu/percent has %d samples (%v), want at least 2; metrics: %v", len(ser.Values), err, snap.MetricNames())
+	}
+	if home, _ := snap.String("run.env.HOME"); home == "" {
+		t.Errorf("run.env.HOME not captured")
+	}
+	if _, err := snap.Float64("host.memory.total"); err != nil {
+		t.Errorf("host.memory.total: %v", err)
+	}
+	n := len(ser.Values)
+	time.Sleep(60 * time.Millisecond)
+	snap, _ = st.Get(ctx, "c", rec.ID())
+	if ser, _ := snap.Series(ctx, "system/cpu/percent"); len(ser.Values) != n {
+		t.Fatalf("sampling went on after Close: %d -> %d samples", n, len(ser.Values))
+	}
+}
+
+func BenchmarkCreate(b *testing.B) {
+	ctx := b.Context()
+	st := record.NewStore(memory.New())
+	defer st.Close()
+	if _, err := st.Create(ctx, "c"); err != nil { // the first Create detects the host
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := st.Create(ctx, "c"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,109 @@
+package record
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/recordlab/go-record/hw"
+)
+
+// facts returns the host, build and run facts that Create stores, from
+// hw.Detect (cached after the first call). A fact the machine cannot give
+// is absent; failing to read one never fails Create.
+func facts(ctx context.Context, cfg *createConfig) (map[string]any, error) {
+	info, _ := hw.Detect(ctx, hw.Options{Env: cfg.env})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if info == nil {
+		return nil, nil
+	}
+	info.Run.Seed = cfg.seed
+	out := map[string]any{}
+	for key, v := range map[string]any{"host": info.Host, "build": info.Build, "run": info.Run} {
+		nv, err := normalizeAt(v, key)
+		if err != nil {
+			return nil, fmt.Errorf("record: host facts: %w", err)
+		}
+		out[key] = nv
+	}
+	return out, nil
+}
+
+// WithEnv captures the environment variables whose names match the
+// patterns (names or path.Match globs such as "CUDA_*") under run.env.
+// Values of secret-looking names (TOKEN, SECRET, PASSWORD, KEY...) are
+// stored as "[redacted]". Nothing is captured by default.
+func WithEnv(patterns ...string) CreateOption {
+	return func(c *createConfig) { c.env = append(c.env, patterns...) }
+}
+
+// WithSystemMetrics samples the machine every interval (15s when interval
+// is 0) while the record is open and logs the samples as series named
+// system/<metric>: system/cpu/percent, system/memory/used,
+// system/disk/read_bytes_per_s, system/gpu/0/utilization, ... (see package
+// hw for the list). Sampling stops at Close. A failing sample is skipped;
+// it never fails the run.
+func WithSystemMetrics(interval time.Duration) CreateOption {
+	return func(c *createConfig) {
+		if interval <= 0 {
+			interval = 15 * time.Second
+		}
+		c.systemInterval = interval
+	}
+}
+
+// systemSampler logs hw samples into a record until stopped.
+type systemSampler struct {
+	stop chan struct{}
+	once sync.Once
+	done chan struct{}
+}
+
+func (r *Record) startSystemMetrics(interval time.Duration) {
+	ss := &systemSampler{stop: make(chan struct{}), done: make(chan struct{})}
+	r.system = ss
+	go func() {
+		defer close(ss.done)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() {
+			select {
+			case <-ss.stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		s := hw.NewSampler(ctx)
+		defer s.Close()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for step := int64(0); ; step++ {
+			select {
+			case <-ss.stop:
+				return
+			case <-t.C:
+			}
+			sample, _ := s.Sample(ctx) // a partial sample is still worth logging
+			if len(sample) == 0 {
+				continue
+			}
+			m := make(Metrics, len(sample))
+			for name, v := range sample {
+				m["system/"+strings.ReplaceAll(name, ".", "/")] = v
+			}
+			r.Log(step, m)
+		}
+	}()
+}
+
+func (ss *systemSampler) close() {
+	if ss == nil {
+		return
+	}
+	ss.once.Do(func() { close(ss.stop) })
+	<-ss.done
+}
