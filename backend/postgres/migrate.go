@@ -46,9 +46,9 @@ func v1(n names) []string {
 			id text collate "C" not null,
 			name text collate "C" not null,
 			seq bigint generated always as identity,
-			steps bigint[] not null,
-			vals float8[] not null,
-			times timestamptz[] not null,
+			steps bigint[]` + compression + ` not null,
+			vals float8[]` + compression + ` not null,
+			times timestamptz[]` + compression + ` not null,
 			primary key (collection, id, name, seq)
 		)`,
 		mergeFunction(n.merge),
