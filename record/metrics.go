@@ -112,15 +112,23 @@ func (r *Record) stopFlusher() {
 func (r *Record) flushLocked(ctx context.Context) error {
 	r.mu.Lock()
 	pending := r.pending
-	r.pending = map[string][]backend.Point{}
+	r.pending = make(map[string][]backend.Point, len(pending))
+	for name, pts := range pending {
+		// Start the next batch at this one's size, so Log rarely grows it.
+		r.pending[name] = make([]backend.Point, 0, min(len(pts), 2*r.cfg.batchSize))
+	}
 	r.npending = 0
 	r.mu.Unlock()
-	if len(pending) == 0 {
-		return nil
-	}
 	names := make([]string, 0, len(pending))
-	for name := range pending {
+	for name, pts := range pending {
+		if len(pts) == 0 {
+			delete(pending, name)
+			continue
+		}
 		names = append(names, name)
+	}
+	if len(names) == 0 && len(r.dirty) == 0 {
+		return nil
 	}
 	slices.Sort(names)
 	ss, hasSeries := r.store.b.(backend.SeriesStore)
