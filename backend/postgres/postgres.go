@@ -278,6 +278,8 @@ func (b *Backend) fail(op string, err error) error {
 			return fmt.Errorf("postgres: %s: %w: %w", op, backend.ErrTooLarge, err)
 		case pgErr.Code == "22P02", pgErr.Code == "22P05", pgErr.Code == "22021":
 			return fmt.Errorf("postgres: %s: %w: %w", op, backend.ErrInvalid, err)
+		case connLost(err):
+			return fmt.Errorf("postgres: %s: connection to the server lost: %w", op, err)
 		}
 		return fmt.Errorf("postgres: %s: %w", op, err)
 	}
@@ -285,7 +287,7 @@ func (b *Backend) fail(op string, err error) error {
 		return fmt.Errorf("postgres: %s: %w: %w", op, backend.ErrClosed, err)
 	}
 	if connLost(err) {
-		return fmt.Errorf("postgres: %s: connection to the server lost (retry once it is back): %w", op, err)
+		return fmt.Errorf("postgres: %s: connection to the server lost: %w", op, err)
 	}
 	return fmt.Errorf("postgres: %s: %w", op, err)
 }

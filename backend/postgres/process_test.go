@@ -104,6 +104,7 @@ func TestServerRestart(t *testing.T) {
 	var (
 		acked  sync.Map // value appended -> true once Merge returned nil
 		failed atomic.Int64
+		example atomic.Value // the text of one failure
 		stop   atomic.Bool
 		wg     sync.WaitGroup
 	)
@@ -117,6 +118,7 @@ func TestServerRestart(t *testing.T) {
 					continue
 				}
 				failed.Add(1)
+				example.CompareAndSwap(nil, err.Error())
 				if !strings.HasPrefix(err.Error(), "postgres: merge c/1: ") {
 					t.Errorf("unclear error during the restart: %v", err)
 				}
@@ -161,7 +163,7 @@ func TestServerRestart(t *testing.T) {
 		}
 		return true
 	})
-	t.Logf("%d appends acknowledged, %d failed during the restart, %d stored", n, failed.Load(), len(stored))
+	t.Logf("%d appends acknowledged, %d failed during the restart, %d stored; a failure: %v", n, failed.Load(), len(stored), example.Load())
 	if err := b.Insert(ctx, "c", "2", map[string]any{}); err != nil {
 		t.Errorf("insert after the restart: %v", err)
 	}
