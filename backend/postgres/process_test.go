@@ -102,11 +102,11 @@ func TestServerRestart(t *testing.T) {
 	ctx := t.Context()
 	mustInsert(t, b, "c", "1", map[string]any{})
 	var (
-		acked  sync.Map // value appended -> true once Merge returned nil
-		failed atomic.Int64
+		acked   sync.Map // value appended -> true once Merge returned nil
+		failed  atomic.Int64
 		example atomic.Value // the text of one failure
-		stop   atomic.Bool
-		wg     sync.WaitGroup
+		stop    atomic.Bool
+		wg      sync.WaitGroup
 	)
 	for w := range 4 {
 		wg.Go(func() {
