@@ -11,6 +11,8 @@ import (
 
 	"github.com/recordlab/go-record/backend"
 	"github.com/recordlab/go-record/backend/postgres"
+	"github.com/recordlab/go-record/internal/docjson"
+	"github.com/recordlab/go-record/internal/docops"
 )
 
 // Run with short settings:
@@ -193,6 +195,39 @@ func BenchmarkMerge(b *testing.B) {
 				for range merges {
 					i++
 					if err := be.Merge(ctx, "bench", "run", []backend.Op{tc.op(i)}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*merges), "us/merge")
+		})
+		// The alternative: read the row under its lock, apply the op in Go,
+		// write it back; four round trips.
+		b.Run(tc.name+"-select-for-update", func(b *testing.B) {
+			pool := be.Pool()
+			i := 0
+			for b.Loop() {
+				for range merges {
+					i++
+					err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+						var data []byte
+						if err := tx.QueryRow(ctx, `select doc from `+be.Table()+` where collection = $1 and id = $2 for update`, "bench", "run").Scan(&data); err != nil {
+							return err
+						}
+						doc, err := docjson.Unmarshal(data)
+						if err != nil {
+							return err
+						}
+						if err := docops.Apply(doc, []backend.Op{tc.op(i)}); err != nil {
+							return err
+						}
+						if data, err = docjson.Marshal(doc); err != nil {
+							return err
+						}
+						_, err = tx.Exec(ctx, `update `+be.Table()+` set doc = $3, updated_at = now() where collection = $1 and id = $2`, "bench", "run", data)
+						return err
+					})
+					if err != nil {
 						b.Fatal(err)
 					}
 				}
