@@ -60,9 +60,6 @@ func validMetric(name string) error {
 // returns the first error of a background flush since the last Flush, if
 // any, so that no failure goes unreported.
 func (r *Record) Flush(ctx context.Context) error {
-	if r.closed.Load() && r.sealed.Load() {
-		return fmt.Errorf("record: %s/%s: %w", r.coll, r.id, ErrSealed)
-	}
 	if err := r.store.check(ctx); err != nil {
 		return err
 	}

@@ -33,7 +33,6 @@ type Record struct {
 	cfg   createConfig
 
 	sealed atomic.Bool
-	closed atomic.Bool // Close was called (even if it failed part way)
 
 	mu       sync.Mutex // guards pending, logErr
 	pending  map[string][]backend.Point
