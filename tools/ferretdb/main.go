@@ -8,10 +8,12 @@
 //
 // Usage:
 //
-//	ferretdb -dir DIR [-addr 127.0.0.1:0] [-uri-file FILE] [-log-level warn]
+//	ferretdb -dir DIR [-addr 127.0.0.1:0] [-uri-file FILE] [-log-level warn] [-sqlite-params Q]
 //
 // It stores its SQLite files in DIR, listens on addr (port 0 picks a free
-// port), writes the MongoDB URI to FILE once it accepts connections (and to
+// port), opens SQLite with the URI parameters Q (default
+// _pragma=synchronous(OFF): a throwaway test server need not fsync every
+// commit), writes the MongoDB URI to FILE once it accepts connections (and to
 // stdout), and runs until SIGINT or SIGTERM.
 package main
 
@@ -35,14 +37,15 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "TCP address to listen on; port 0 picks a free port")
 	uriFile := flag.String("uri-file", "", "file to write the MongoDB URI to once the server answers")
 	level := flag.String("log-level", "warn", "log level: debug, info, warn or error")
+	params := flag.String("sqlite-params", "_pragma=synchronous(OFF)", "query parameters of the SQLite URI")
 	flag.Parse()
-	if err := run(*dir, *addr, *uriFile, *level); err != nil {
+	if err := run(*dir, *addr, *uriFile, *level, *params); err != nil {
 		fmt.Fprintln(os.Stderr, "ferretdb:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir, addr, uriFile, level string) error {
+func run(dir, addr, uriFile, level, params string) error {
 	if dir == "" {
 		return fmt.Errorf("-dir is required")
 	}
@@ -59,11 +62,15 @@ func run(dir, addr, uriFile, level string) error {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
 
+	sqliteURL := "file:" + abs + "/"
+	if params != "" {
+		sqliteURL += "?" + params
+	}
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: addr},
 		Logger:    logger,
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + abs + "/",
+		SQLiteURL: sqliteURL,
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,146 @@
+// Package mongo stores records in MongoDB with the official driver
+// (go.mongodb.org/mongo-driver/v2). Importing it registers the DSN schemes
+// mongodb and mongodb+srv with package backend:
+//
+//	import _ "github.com/recordlab/go-record/backend/mongo"
+//
+//	store, err := record.Open(ctx, "mongodb://localhost:27017/experiments")
+//
+// It also runs against FerretDB v1 (the MongoDB-wire server the tests use
+// where no mongod exists), detected at Open from buildInfo; see "FerretDB"
+// below for what differs there.
+//
+// # DSN
+//
+// Any MongoDB connection string the driver accepts: mongodb://[user:pw@]
+// host[:port][,host...]/[database][?options] or mongodb+srv://. The path
+// names the database, DefaultDatabase ("experiments") if empty. Driver
+// options (authSource, replicaSet, tls, serverSelectionTimeoutMS,
+// maxPoolSize, ...) pass through unchanged.
+//
+// Library options would ride as x- query parameters; this adapter has
+// none, and any x- parameter is ErrInvalid naming it:
+//
+//	| parameter | meaning | default |
+//	| --------- | ------- | ------- |
+//	| (none)    | unknown x- parameters are ErrInvalid | |
+//
+// Open contacts the server (buildInfo), so it fails when the server does
+// not answer before ctx ends or serverSelectionTimeoutMS (30 s) passes.
+//
+// # Document layout
+//
+// One MongoDB collection per record collection, named as it ("Nov-25-2026").
+// A record is one document: _id is an ObjectId when the record id is 24
+// lower-case hex digits (as generated ids are), else the id string; the
+// record's fields are the document's top-level fields. Values keep their
+// natural BSON types: int64 is a 64-bit integer, float64 a double, a time a
+// BSON date (milliseconds, UTC), a map a sub-document, a slice an array,
+// nil null. Get and List return the id as the string it was given and
+// leave _id out of the document. The top-level key _id is MongoDB's own: a
+// record field of that name is ErrInvalid.
+//
+// Metric series (SeriesStore) live in a companion collection per record
+// collection, "_series.<collection>" (record collections start with a
+// letter or digit, so none is mistaken for it), one bucket document per
+// AppendSeries batch:
+//
+//	{_id: ObjectId, record: <the record's _id>, name: "loss", seq: <int64>,
+//	 steps: [int64...], values: [double...], times: [date...]}
+//
+// seq orders the buckets of a metric (wall clock nanoseconds, strictly
+// increasing within a process); an index on {record, name, seq} serves
+// ReadSeries. Appending costs one insert per batch however long the series
+// is, and the record document never grows with its series. Delete removes
+// a record's buckets, Drop the companion collection.
+//
+// # Mongo shell
+//
+// What this package writes reads as ordinary documents:
+//
+//	use experiments
+//	show collections                          // Nov-25-2026, _series.Nov-25-2026
+//	db['Nov-25-2026'].find({}).pretty()
+//	db['Nov-25-2026'].find({_id: ObjectId('6b07a0c1702b2363df7f83f1')})
+//	db['Nov-25-2026'].find({}, {'models': 1})  // models.*.losses, color, label
+//	db['Nov-25-2026'].find({'params.lr': {$lt: 0.1}}).sort({_id: -1})
+//	db['_series.Nov-25-2026'].find({record: ObjectId('6b07...'), name: 'loss'}).sort({seq: 1})
+//	db['Nov-29-2026'].drop(); db['_series.Nov-29-2026'].drop()
+//
+// In Python (pymongo), the classic loop works unchanged:
+//
+//	rec = db['Nov-25-2026'].find_one({'_id': ObjectId(rid)})
+//	for m in rec['models'].values(): plt.plot(m['losses'], color=m['color'], label=m['label'])
+//
+// # Merge
+//
+// A Merge is one updateOne command: $set for Set (creating missing
+// parents), $push with $each for Append, $unset for Unset. Its filter
+// holds the _id and, for every parent on an op's path, the condition that
+// the parent is missing or an object; so a path through a scalar or an
+// array (including numeric keys such as "a.0", which MongoDB would take as
+// array indexes) changes nothing. When the update matches nothing, Merge
+// reads the document to tell ErrNotFound from ErrInvalid. On MongoDB a
+// successful Merge is one round trip, atomic, and concurrent Merges from
+// any number of goroutines or processes lose nothing.
+//
+// # Size limit
+//
+// A record is at most MaxDocBytes (16 MiB) of BSON. An Insert over it is
+// ErrTooLarge before anything is sent. A Merge whose result would exceed it
+// is ErrTooLarge and changes nothing: on MongoDB the server refuses it
+// atomically (codes 17419, 10334) and values over 16 MiB are refused
+// before sending; on FerretDB, which accepts larger documents, Merge reads
+// the document and computes the exact size of the result first (see
+// below).
+//
+// # Errors
+//
+// Errors wrap a sentinel of package backend beside the driver's error, so
+// errors.Is answers the class and errors.As reaches mongo.WriteException,
+// mongo.CommandError or mongo.ServerError:
+//
+//   - ErrNotFound: Get, Merge or Delete of an absent record (wraps
+//     mongo.ErrNoDocuments where the driver returned it).
+//   - ErrExists: Insert of a taken id (duplicate key, code 11000).
+//   - ErrInvalid: a Merge that conflicts with the document (server codes 2
+//     BadValue, 9, 14 TypeMismatch, 28 PathNotViable, 40, or a failed
+//     path guard), a top-level _id key, a bad DSN or unknown x- option.
+//   - ErrTooLarge: see Size limit.
+//   - ErrClosed: any call after Close.
+//
+// Context errors pass through unchanged. No error shows the DSN's
+// password: Open redacts the DSN and scrubs the password from the text of
+// driver errors while keeping them reachable with errors.As.
+//
+// # FerretDB
+//
+// FerretDB v1 (with its SQLite or PostgreSQL handler) speaks the MongoDB
+// wire protocol with limits this package works around when buildInfo
+// names FerretDB:
+//
+//   - It refuses NaN (it drops the connection), +Inf and -Inf, loses the
+//     sign of -0, and refuses arrays nested directly in arrays. These are
+//     stored in tagged forms no user value takes, BSON binaries of
+//     user-defined subtypes: 0x80 holds the 8 big-endian bytes of a float64
+//     (NaN, ±Inf, -0, in documents and in series values), 0x81 holds the
+//     BSON document {a: [...]} of an inner array. Every other value keeps
+//     its natural type. On MongoDB nothing is tagged (NaN is a double NaN);
+//     reading accepts both forms on either server.
+//   - It accepts documents over 16 MiB, so Merge first reads the document,
+//     applies the ops in memory to classify conflicts and measure the
+//     result exactly, then sends the guarded update: two round trips, and
+//     the size check is not atomic with the update.
+//   - It loses updates when many writers update one document at once (50
+//     concurrent $inc ended at 1 to 8). Concurrent Merges of one record
+//     from several goroutines or processes are not safe there; the tests
+//     declare backendtest.ConcurrentMerge unsupported on FerretDB only.
+//   - $push with an empty $each does not create a missing array; Merge
+//     uses $set to an empty array instead.
+//   - It uses no index for filters other than _id, so List with Where
+//     scans the collection.
+//
+// Every other guarantee (exact round-trips, atomic all-or-nothing Merges
+// against one writer, ErrTooLarge before writing, series order and
+// deletion) holds on FerretDB as on MongoDB.
+package mongo
