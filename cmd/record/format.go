@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/recordlab/go-record/internal/docjson"
+)
+
+// system holds the top-level fields that are not parameters: the record's
+// own fields and the host facts.
+var system = []string{"id", "collection", "created", "status", "ended", "duration", "error",
+	"metrics", "series", "updated", "host", "build", "run"}
+
+// params returns the scalar top-level user fields of a document.
+func params(doc map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range doc {
+		if slices.Contains(system, k) {
+			continue
+		}
+		switch v.(type) {
+		case map[string]any, []any:
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+const maxCell = 40
+
+// cell formats a value for a table: short, one line.
+func cell(v any, ok bool) string {
+	if !ok {
+		return "-"
+	}
+	var s string
+	switch x := v.(type) {
+	case nil:
+		s = "null"
+	case bool:
+		s = strconv.FormatBool(x)
+	case int64:
+		s = strconv.FormatInt(x, 10)
+	case float64:
+		s = number(x)
+	case string:
+		s = x
+	case time.Time:
+		s = x.UTC().Format("2006-01-02 15:04:05")
+	default:
+		b, err := docjson.Marshal(v)
+		if err != nil {
+			s = "?"
+		} else {
+			s = string(b)
+		}
+	}
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	if utf8.RuneCountInString(s) > maxCell {
+		s = string([]rune(s)[:maxCell-1]) + "…"
+	}
+	return s
+}
+
+// number formats a float with up to 6 significant digits.
+func number(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "+Inf"
+	case math.IsInf(f, -1):
+		return "-Inf"
+	}
+	return strconv.FormatFloat(f, 'g', 6, 64)
+}
+
+// duration formats a duration in seconds.
+func duration(v any, ok bool) string {
+	var sec float64
+	switch x := v.(type) {
+	case float64:
+		sec = x
+	case int64:
+		sec = float64(x)
+	default:
+		return cell(v, ok)
+	}
+	if math.IsNaN(sec) || math.IsInf(sec, 0) {
+		return number(sec)
+	}
+	d := time.Duration(sec * float64(time.Second))
+	if d < time.Minute {
+		return d.Round(10 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}
+
+// indent returns v in the exact JSON form, indented.
+func indent(v any) (string, error) {
+	b, err := docjson.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		return "", err
+	}
+	return out.String(), nil
+}
+
+// same reports whether two values are identical in the exact JSON form.
+func same(a, b any) bool {
+	x, err1 := docjson.Marshal(a)
+	y, err2 := docjson.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+}
+
+// compareValues orders two stored values for --sort: numbers, strings,
+// times and bools each by their own order. ok is false when they cannot
+// be compared (other types, NaN).
+func compareValues(a, b any) (int, bool) {
+	num := func(v any) (float64, bool) {
+		switch x := v.(type) {
+		case int64:
+			return float64(x), true
+		case float64:
+			return x, !math.IsNaN(x)
+		}
+		return 0, false
+	}
+	if fa, ok := num(a); ok {
+		fb, ok := num(b)
+		if !ok {
+			return 0, false
+		}
+		if ia, ok := a.(int64); ok {
+			if ib, ok := b.(int64); ok {
+				return cmpInt(ia, ib), true
+			}
+		}
+		switch {
+		case fa < fb:
+			return -1, true
+		case fa > fb:
+			return 1, true
+		}
+		return 0, true
+	}
+	switch x := a.(type) {
+	case string:
+		if y, ok := b.(string); ok {
+			return strings.Compare(x, y), true
+		}
+	case time.Time:
+		if y, ok := b.(time.Time); ok {
+			return x.Compare(y), true
+		}
+	case bool:
+		if y, ok := b.(bool); ok {
+			switch {
+			case x == y:
+				return 0, true
+			case !x:
+				return -1, true
+			}
+			return 1, true
+		}
+	}
+	return 0, false
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// sortable reports whether v can be ordered at all (missing and NaN sort last).
+func sortable(v any, ok bool) bool {
+	if !ok {
+		return false
+	}
+	_, c := compareValues(v, v)
+	return c
+}

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/recordlab/go-record/backend"
+	"github.com/recordlab/go-record/internal/docjson"
+	"github.com/recordlab/go-record/record"
+)
+
+var collectionsCmd = &command{
+	name:    "collections",
+	args:    "",
+	summary: "list the collections of the store, one per line",
+	run:     runCollections,
+}
+
+func runCollections(e *env, args []string) error {
+	var dsn string
+	fs := e.flags(&dsn)
+	if _, err := e.parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	s, err := e.open(dsn)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	names, err := s.Collections(e.ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		fmt.Fprintln(e.stdout, n)
+	}
+	return nil
+}
+
+var lsCmd = &command{
+	name:    "ls",
+	args:    "COLLECTION",
+	summary: "list the records of a collection as a table",
+	help: `
+The table has a row per record, oldest first: id, created (UTC), status,
+duration, every top-level parameter (scalar top-level fields of your own,
+such as flags), and for each metric its last value (NAME.last) and its
+best, the minimum (NAME.best). Long cells are cut at 40 characters.
+
+--where keeps records whose value at a path compares with a value; give it
+several times to require all: learning_rate=0.01, metrics.loss.last<0.3,
+status!=failed. OP is one of = != < <= > >=; the value is an integer, a
+decimal, true, false, null, an RFC 3339 time or a string.
+
+--sort orders by the value at a path (metrics.loss.min, lr, created);
+-PATH sorts descending. Records without a value there come last.
+
+--json prints one record per line in the exact JSON form of "record show"
+(floats always with a '.', {"$float": "NaN"}, {"$time": "..."}).`,
+	run: runLs,
+}
+
+func runLs(e *env, args []string) error {
+	var dsn, sortBy string
+	var where strs
+	var limit int
+	var asJSON bool
+	fs := e.flags(&dsn)
+	fs.Var(&where, "where", "keep records where `PATH OP VALUE` holds (repeatable)")
+	fs.StringVar(&sortBy, "sort", "", "sort by the value at `PATH`; -PATH sorts descending")
+	fs.IntVar(&limit, "limit", 0, "show at most `N` records (0: all)")
+	fs.BoolVar(&asJSON, "json", false, "print JSON lines instead of a table")
+	pos, err := e.parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	coll := pos[0]
+	if err := checkColl(coll); err != nil {
+		return err
+	}
+	opts, err := conds(where)
+	if err != nil {
+		return err
+	}
+	if limit < 0 {
+		return usageErrorf("bad --limit %d: want 0 or more", limit)
+	}
+	var sortPath []string
+	desc := strings.HasPrefix(sortBy, "-")
+	if sortBy != "" {
+		if sortPath, err = record.ParsePath(strings.TrimPrefix(sortBy, "-")); err != nil {
+			return usageErrorf("bad --sort %q: %v", sortBy, strings.TrimPrefix(err.Error(), "record: "))
+		}
+	}
+	if limit > 0 && sortPath == nil {
+		opts = append(opts, record.Limit(limit))
+	}
+	s, err := e.open(dsn)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	snaps, err := s.List(e.ctx, coll, opts...)
+	if err != nil {
+		return err
+	}
+	if len(snaps) == 0 {
+		if err := e.mustExist(s, coll, dsn); err != nil {
+			return err
+		}
+	}
+	docs := make([]map[string]any, len(snaps))
+	for i, sn := range snaps {
+		docs[i] = sn.Doc()
+	}
+	if sortPath != nil {
+		sortDocs(docs, sortPath, desc)
+		if limit > 0 && len(docs) > limit {
+			docs = docs[:limit]
+		}
+	}
+	if asJSON {
+		for _, d := range docs {
+			b, err := docjson.Marshal(d)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "%s\n", b)
+		}
+		return nil
+	}
+	return table(e, docs)
+}
+
+// mustExist returns a not-found error when coll has no records at all.
+func (e *env) mustExist(s *record.Store, coll, dsn string) error {
+	any1, err := s.List(e.ctx, coll, record.Limit(1))
+	if err != nil {
+		return err
+	}
+	if len(any1) == 0 {
+		return fmt.Errorf("no collection %q in %s: %w", coll, e.storeName(dsn), record.ErrNotFound)
+	}
+	return nil
+}
+
+// sortDocs sorts stably by the value at path; values that cannot be
+// ordered come last in either direction.
+func sortDocs(docs []map[string]any, path []string, desc bool) {
+	slices.SortStableFunc(docs, func(a, b map[string]any) int {
+		va, oka := backend.Lookup(a, path)
+		vb, okb := backend.Lookup(b, path)
+		sa, sb := sortable(va, oka), sortable(vb, okb)
+		switch {
+		case !sa && !sb:
+			return 0
+		case !sa:
+			return 1
+		case !sb:
+			return -1
+		}
+		c, ok := compareValues(va, vb)
+		if !ok {
+			return 0
+		}
+		if desc {
+			return -c
+		}
+		return c
+	})
+}
+
+// table prints the ls table.
+func table(e *env, docs []map[string]any) error {
+	var paramNames, metricNames []string
+	for _, d := range docs {
+		for k := range params(d) {
+			if !slices.Contains(paramNames, k) {
+				paramNames = append(paramNames, k)
+			}
+		}
+		m, _ := d["metrics"].(map[string]any)
+		for k := range m {
+			if !slices.Contains(metricNames, k) {
+				metricNames = append(metricNames, k)
+			}
+		}
+	}
+	slices.Sort(paramNames)
+	slices.Sort(metricNames)
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	head := []string{"ID", "CREATED", "STATUS", "DURATION"}
+	head = append(head, paramNames...)
+	for _, m := range metricNames {
+		head = append(head, m+".last", m+".best")
+	}
+	fmt.Fprintln(tw, strings.Join(head, "\t"))
+	for _, d := range docs {
+		row := []string{cellAt(d, "id"), cellAt(d, "created"), cellAt(d, "status")}
+		v, ok := d["duration"]
+		row = append(row, duration(v, ok))
+		for _, p := range paramNames {
+			row = append(row, cellAt(d, p))
+		}
+		for _, m := range metricNames {
+			row = append(row, cellAt(d, "metrics", m, "last"), cellAt(d, "metrics", m, "min"))
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	return tw.Flush()
+}
+
+func cellAt(doc map[string]any, path ...string) string {
+	v, ok := backend.Lookup(doc, path)
+	return cell(v, ok)
+}

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	"golang.org/x/term"
+
+	"github.com/recordlab/go-record/backend"
+	_ "github.com/recordlab/go-record/backend/all"
+	"github.com/recordlab/go-record/record"
+)
+
+// Exit statuses; see the package documentation.
+const (
+	exitOK       = 0
+	exitError    = 1
+	exitUsage    = 2
+	exitNotFound = 3
+	exitConflict = 4
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// command is one subcommand.
+type command struct {
+	name    string
+	args    string // synopsis of the positional arguments
+	summary string // one line
+	help    string // what --help adds below the synopsis
+	run     func(e *env, args []string) error
+}
+
+var commands []*command // filled by init so that help can list them
+
+func init() {
+	commands = []*command{
+		collectionsCmd, lsCmd, showCmd, diffCmd, plotCmd,
+		exportCmd, importCmd, copyCmd, rmCmd, dropCmd,
+	}
+}
+
+// env is what a command runs with.
+type env struct {
+	ctx            context.Context
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	dsn            string   // --dsn before the command; "" = $RECORD_DSN, else the default
+	secrets        []string // DSN passwords, hidden from every message
+	cmd            *command
+}
+
+// isTerminal reports whether f is a terminal; tests replace it.
+var isTerminal = func(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && term.IsTerminal(int(file.Fd()))
+}
+
+// run is the whole program: it parses args, runs one command and returns
+// the exit status. It writes data only to stdout, and messages to stderr.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}
+	top := flag.NewFlagSet("record", flag.ContinueOnError)
+	top.SetOutput(io.Discard)
+	top.StringVar(&e.dsn, "dsn", "", "")
+	if err := top.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage())
+			return exitOK
+		}
+		return e.fail(usageErrorf("%v (see record --help)", err))
+	}
+	e.remember(e.dsn)
+	rest := top.Args()
+	if len(rest) == 0 {
+		return e.fail(usageErrorf("missing command (see record --help)"))
+	}
+	name, rest := rest[0], rest[1:]
+	if name == "help" {
+		if len(rest) == 0 {
+			fmt.Fprint(stdout, usage())
+			return exitOK
+		}
+		name, rest = rest[0], []string{"--help"}
+	}
+	for _, c := range commands {
+		if c.name == name {
+			e.cmd = c
+			err := c.run(e, rest)
+			if errors.Is(err, errHelpShown) {
+				return exitOK
+			}
+			return e.fail(err)
+		}
+	}
+	return e.fail(usageErrorf("unknown command %q (commands: %s; see record --help)", name, commandNames()))
+}
+
+func commandNames() string {
+	names := make([]string, len(commands))
+	for i, c := range commands {
+		names[i] = c.name
+	}
+	return strings.Join(names, ", ")
+}
+
+func usage() string {
+	var b strings.Builder
+	b.WriteString("record lists, shows, compares, plots and moves recorded experiments.\n\n")
+	b.WriteString("usage: record [--dsn DSN] COMMAND [flags] [arguments]\n\ncommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  %-12s %s\n", c.name, c.summary)
+	}
+	b.WriteString(`
+The store is --dsn (before or after the command), else $RECORD_DSN, else
+sqlite://records.db. "record COMMAND --help" describes a command.
+
+exit status: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict
+`)
+	return b.String()
+}
+
+// remember notes the password of a DSN so that no message shows it.
+func (e *env) remember(dsn string) {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			e.secrets = append(e.secrets, pw, url.QueryEscape(pw), url.PathEscape(pw))
+		}
+	}
+}
+
+// fail prints err as one line on stderr and returns its exit status.
+func (e *env) fail(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	msg := err.Error()
+	for _, p := range []string{"record: ", "plotting: "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	if e.cmd != nil && !strings.HasPrefix(msg, e.cmd.name+":") {
+		msg = e.cmd.name + ": " + msg
+	}
+	msg = e.hide(msg)
+	msg = strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", "; ")), " ")
+	fmt.Fprintln(e.stderr, "record: "+msg)
+	return exitCode(err)
+}
+
+func (e *env) hide(s string) string {
+	secrets := append([]string(nil), e.secrets...)
+	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
+	for _, p := range secrets {
+		if p != "" {
+			s = strings.ReplaceAll(s, p, "xxxxx")
+		}
+	}
+	return s
+}
+
+func exitCode(err error) int {
+	var ue *usageError
+	var ce *conflictError
+	switch {
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.As(err, &ce):
+		return exitConflict
+	case errors.Is(err, record.ErrNotFound):
+		return exitNotFound
+	}
+	return exitError
+}
+
+// usageError is a bad command line: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// conflictError is a record that exists with other content: exit status 4.
+type conflictError struct{ msg string }
+
+func (e *conflictError) Error() string { return e.msg }
+
+// open opens the store named by dsn, or the default store when dsn is "".
+func (e *env) open(dsn string) (*record.Store, error) {
+	if dsn == "" {
+		dsn = e.dsn
+	}
+	e.remember(dsn)
+	e.remember(os.Getenv(record.DSNEnv))
+	s, err := record.Open(e.ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// storeName is the DSN a store was opened with, without password, for messages.
+func (e *env) storeName(dsn string) string {
+	if dsn == "" {
+		dsn = e.dsn
+	}
+	if dsn == "" {
+		dsn = os.Getenv(record.DSNEnv)
+	}
+	if dsn == "" {
+		dsn = record.DefaultDSN
+	}
+	return e.hide(backend.Redact(dsn))
+}

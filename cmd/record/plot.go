@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+
+	"github.com/recordlab/go-record/internal/plotting"
+	"github.com/recordlab/go-record/record"
+)
+
+var plotCmd = &command{
+	name:    "plot",
+	args:    "COLLECTION [ID...]",
+	summary: "draw records' losses or metric series as a PNG or SVG line chart",
+	help: `
+Without --series it draws, for each record, the losses array of every model
+(models.*.losses), one line per model in the model's own color and with its
+own label when the record stores them (models.NAME.color as [r, g, b] in
+0..1, models.NAME.label), against the epoch. A record without models gets a
+line per metric series, read from the store, against its steps.
+
+--series PATH (repeatable) names what to draw instead: a path to an array
+of numbers in the record, where '*' matches every key of an object
+(models.*.losses, models.model_0.losses), or a metric name (loss,
+metrics.loss) for its logged series.
+
+Without IDs it plots the newest --limit records of the collection that
+match every --where. Several records are told apart by dash pattern and by
+their id in the legend. NaN and infinite values are gaps in the line.
+-o - writes PNG to stdout.`,
+	run: runPlot,
+}
+
+func runPlot(e *env, args []string) error {
+	var dsn, out, title string
+	var series, where strs
+	var limit, width, height int
+	fs := e.flags(&dsn)
+	fs.StringVar(&out, "o", "", "write the chart to `FILE` (.png or .svg; - for PNG on stdout)")
+	fs.StringVar(&out, "output", "", "same as -o")
+	fs.Var(&series, "series", "plot the array or metric series at `PATH` (repeatable)")
+	fs.Var(&where, "where", "without IDs, plot only records where `PATH OP VALUE` holds (repeatable)")
+	fs.IntVar(&limit, "limit", 20, "without IDs, plot at most the newest `N` records")
+	fs.StringVar(&title, "title", "", "chart title (default: the collection and id)")
+	fs.IntVar(&width, "width", plotting.DefaultWidth, "image width in `pixels`")
+	fs.IntVar(&height, "height", plotting.DefaultHeight, "image height in `pixels`")
+	pos, err := e.parse(fs, args, 1, -1)
+	if err != nil {
+		return err
+	}
+	coll, ids := pos[0], pos[1:]
+	if err := checkColl(coll); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := checkID(id); err != nil {
+			return err
+		}
+	}
+	if out == "" {
+		return usageErrorf("missing -o FILE (.png or .svg)")
+	}
+	format := "png"
+	if out != "-" {
+		if format, err = plotting.Format(out); err != nil {
+			return usageErrorf("bad -o %q: want a .png or .svg file name", out)
+		}
+	}
+	if limit <= 0 || width <= 0 || height <= 0 || width > 20000 || height > 20000 {
+		return usageErrorf("bad --limit, --width or --height: want positive numbers (sizes up to 20000)")
+	}
+	if len(ids) > 0 && len(where) > 0 {
+		return usageErrorf("--where selects records only when no IDs are given")
+	}
+	opts, err := conds(where)
+	if err != nil {
+		return err
+	}
+	s, err := e.open(dsn)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	var snaps []*record.Snapshot
+	if len(ids) > 0 {
+		for _, id := range ids {
+			snap, err := s.Get(e.ctx, coll, id)
+			if err != nil {
+				return err
+			}
+			snaps = append(snaps, snap)
+		}
+	} else {
+		if snaps, err = s.List(e.ctx, coll, opts...); err != nil {
+			return err
+		}
+		if len(snaps) == 0 {
+			if err := e.mustExist(s, coll, dsn); err != nil {
+				return err
+			}
+			return fmt.Errorf("no record of %s matches --where: %w", coll, record.ErrNotFound)
+		}
+		if len(snaps) > limit {
+			snaps = snaps[len(snaps)-limit:]
+		}
+	}
+	chart, err := plotting.Visualize(e.ctx, snaps, series...)
+	if err != nil {
+		return err
+	}
+	if title != "" {
+		chart.Title = title
+	}
+	chart.Width, chart.Height = width, height
+	var buf bytes.Buffer
+	if err := chart.Render(&buf, format); err != nil {
+		return err
+	}
+	if out == "-" {
+		_, err = e.stdout.Write(buf.Bytes())
+		return err
+	}
+	return os.WriteFile(out, buf.Bytes(), 0o644)
+}
