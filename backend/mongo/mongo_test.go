@@ -412,7 +412,7 @@ func TestSeriesLayout(t *testing.T) {
 	if diff := cmp.Diff([]float64{0.5, 0.25}, got.Values); diff != "" || len(got.Steps) != 2 || got.Seq == 0 || !got.Times[1].Equal(t0.Add(time.Millisecond)) {
 		t.Errorf("bucket %v", bucket)
 	}
-	specs, err := raw.Collection("_series."+coll).Indexes().ListSpecifications(ctx)
+	specs, err := raw.Collection("_series." + coll).Indexes().ListSpecifications(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

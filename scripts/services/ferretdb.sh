@@ -28,7 +28,7 @@ build() {
 	if [ ! -x "$bin" ]; then
 		mkdir -p "$cache"
 		log "building FerretDB v1.24.2 into $bin (about a minute when cold)"
-		(cd "$src" && GOWORK=off GOFLAGS=-mod=readonly CGO_ENABLED=0 go build -trimpath -o "$bin.tmp.$$" .) >&2
+		(cd "$src" && GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 go build -trimpath -o "$bin.tmp.$$" .) >&2
 		mv -f "$bin.tmp.$$" "$bin"
 	fi
 	echo "$bin"
