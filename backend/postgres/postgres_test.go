@@ -329,23 +329,22 @@ func TestListAndCollections(t *testing.T) {
 	}
 }
 
-// TestLargeDocument: jsonb holds up to 255 MB, so 20 MB round-trips.
+// TestLargeDocument: jsonb holds up to 255 MB, so a 20 MB document
+// round-trips (the conformance suite reads one back) and a 20 MB value
+// merges into it, checked on the server to spare the race detector 40 MB of
+// JSON decoding.
 func TestLargeDocument(t *testing.T) {
 	b := open(t)
 	big := strings.Repeat("0123456789abcdef", 20<<20/16)
-	losses := make([]any, 100000)
-	for i := range losses {
-		losses[i] = float64(i) / 7
-	}
-	doc := map[string]any{"blob": big, "losses": losses}
-	mustInsert(t, b, "c", "big", doc)
-	if diff := cmp.Diff(doc, mustGet(t, b, "c", "big")); diff != "" {
-		t.Errorf("20 MB document (-want +got):\n%.2000s", diff)
-	}
-	if err := b.Merge(t.Context(), "c", "big", []backend.Op{{Kind: backend.Set, Path: []string{"blob2"}, Value: big}}); err != nil {
+	mustInsert(t, b, "c", "big", map[string]any{"blob": big, "n": int64(1)})
+	if err := b.Merge(t.Context(), "c", "big", []backend.Op{{Kind: backend.Set, Path: []string{"more", "blob2"}, Value: big}}); err != nil {
 		t.Fatal(err)
 	}
-	if got := mustGet(t, b, "c", "big")["blob2"]; got != big {
-		t.Errorf("blob2 after a 20 MB merge differs")
+	var same bool
+	var n int64
+	err := b.Pool().QueryRow(t.Context(), `select doc->>'blob' = $1 and doc->'more'->>'blob2' = $1, (doc->>'n')::bigint
+		from `+b.Table()+` where collection = 'c' and id = 'big'`, big).Scan(&same, &n)
+	if err != nil || !same || n != 1 {
+		t.Errorf("20 MB values after a merge: equal %v, n %d, %v", same, n, err)
 	}
 }
