@@ -273,7 +273,9 @@ func (b *Backend) fail(op string, err error) error {
 		case pgErr.Code == "23505":
 			return fmt.Errorf("postgres: %s: %w: %w", op, backend.ErrExists, err)
 		case pgErr.Code == conflictCode:
-			return fmt.Errorf("postgres: %s: %s: %w", op, pgErr.Message, backend.ErrInvalid)
+			// The function's message says what conflicts; keep the
+			// PgError reachable without repeating it in the text.
+			return &conflictError{msg: fmt.Sprintf("postgres: %s: %s: %v", op, pgErr.Message, backend.ErrInvalid), pgErr: err}
 		case pgErr.Code == "54000":
 			return fmt.Errorf("postgres: %s: %w: %w", op, backend.ErrTooLarge, err)
 		case pgErr.Code == "22P02", pgErr.Code == "22P05", pgErr.Code == "22021":
@@ -314,6 +316,16 @@ func (b *Backend) retryRead(ctx context.Context, read func() error) error {
 	}
 	return read()
 }
+
+// conflictError is ErrInvalid for a merge conflict, wrapping the
+// function's *pgconn.PgError.
+type conflictError struct {
+	msg   string
+	pgErr error
+}
+
+func (e *conflictError) Error() string   { return e.msg }
+func (e *conflictError) Unwrap() []error { return []error{backend.ErrInvalid, e.pgErr} }
 
 // redactedError hides a password in the text of an error it wraps.
 type redactedError struct {

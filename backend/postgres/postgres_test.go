@@ -173,8 +173,9 @@ func TestMerge(t *testing.T) {
 		{{Kind: backend.Set, Path: []string{"fresh"}, Value: true}, {Kind: backend.Set, Path: []string{"obj", "k", "deep"}, Value: true}},
 	} {
 		err := b.Merge(ctx, "c", "1", bad)
-		if !errors.Is(err, backend.ErrInvalid) {
-			t.Errorf("merge %v: got %v, want ErrInvalid", bad, err)
+		var pgErr *pgconn.PgError
+		if !errors.Is(err, backend.ErrInvalid) || !errors.As(err, &pgErr) || pgErr.Code != "RC001" {
+			t.Errorf("merge %v: got %v, want ErrInvalid wrapping an RC001 *pgconn.PgError", bad, err)
 		}
 		if diff := cmp.Diff(want, mustGet(t, b, "c", "1"), nanEq); diff != "" {
 			t.Fatalf("failed merge %v changed the document (-want +got):\n%s", bad, diff)
