@@ -15,7 +15,8 @@
 //	| --------- | ------------------------------------------------------- | --------- |
 //	| x-table   | documents table; also names <x-table>_series,           | records   |
 //	|           | <x-table>_points and <x-table>_meta. An SQL identifier  |           |
-//	|           | [A-Za-z_][A-Za-z0-9_]{0,62}, not starting with sqlite_  |           |
+//	|           | [A-Za-z_][A-Za-z0-9_]{0,62}, not starting with sqlite_, |           |
+//	|           | not ending with _series, _points or _meta               |           |
 //
 // An unknown x- parameter is ErrInvalid. Other query parameters go to
 // modernc.org/sqlite unchanged (for example _pragma=cache_size(-65536)),

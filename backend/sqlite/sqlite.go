@@ -104,8 +104,14 @@ func parseDSN(dsn string) (config, error) {
 	c.table = DefaultTable
 	if t, ok := opts[OptionTable]; ok {
 		if !tableName.MatchString(t) || strings.HasPrefix(strings.ToLower(t), "sqlite_") {
-			return c, fmt.Errorf("sqlite: open %s: %s=%q is not an SQL identifier [A-Za-z_][A-Za-z0-9_]{0,62}: %w",
+			return c, fmt.Errorf("sqlite: open %s: %s=%q is not an SQL identifier [A-Za-z_][A-Za-z0-9_]{0,62} (not starting with sqlite_): %w",
 				backend.Redact(dsn), OptionTable, t, backend.ErrInvalid)
+		}
+		for _, suffix := range []string{"_series", "_points", "_meta"} {
+			if strings.HasSuffix(strings.ToLower(t), suffix) {
+				return c, fmt.Errorf("sqlite: open %s: %s=%q ends with %s, which would collide with another table's %s table: %w",
+					backend.Redact(dsn), OptionTable, t, suffix, suffix, backend.ErrInvalid)
+			}
 		}
 		c.table = t
 	}

@@ -76,6 +76,8 @@ func TestDSN(t *testing.T) {
 		{"x-table with quote", `sqlite://x.db?x-table=a"b`},
 		{"x-table too long", "sqlite://x.db?x-table=a" + fmt.Sprintf("%063d", 0)},
 		{"x-table starting with a digit", "sqlite://x.db?x-table=1records"},
+		{"x-table sqlite_", "sqlite://x.db?x-table=sqlite_x"},
+		{"x-table _points", "sqlite://x.db?x-table=records_points"},
 		{"empty path", "sqlite://"},
 		{"memory", "sqlite://:memory:"},
 		{"txlock", "sqlite://x.db?_txlock=deferred"},
