@@ -9,6 +9,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/recordlab/go-record/backend"
 	recmongo "github.com/recordlab/go-record/backend/mongo"
@@ -122,24 +123,41 @@ func BenchmarkIngest(b *testing.B) {
 	}
 }
 
-// BenchmarkReadSeries reads back 100k points.
+// BenchmarkReadSeries reads back 100k points through the library and as
+// raw bucket documents through the driver (no decoding).
 func BenchmarkReadSeries(b *testing.B) {
-	be, _ := benchOpen(b)
+	be, raw := benchOpen(b)
 	ctx := context.Background()
 	pts := benchPoints(100_000)
+	id := bson.NewObjectID()
 	for i := 0; i < len(pts); i += benchBatch {
-		if err := be.AppendSeries(ctx, "bench", "run", "loss", pts[i:i+benchBatch]); err != nil {
+		if err := be.AppendSeries(ctx, "bench", id.Hex(), "loss", pts[i:i+benchBatch]); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ResetTimer()
-	for b.Loop() {
-		got, err := be.ReadSeries(ctx, "bench", "run", "loss")
-		if err != nil || len(got) != len(pts) {
-			b.Fatal(len(got), err)
+	b.Run("library", func(b *testing.B) {
+		for b.Loop() {
+			got, err := be.ReadSeries(ctx, "bench", id.Hex(), "loss")
+			if err != nil || len(got) != len(pts) {
+				b.Fatal(len(got), err)
+			}
 		}
-	}
-	b.ReportMetric(float64(len(pts)*b.N)/b.Elapsed().Seconds(), "points/s")
+		b.ReportMetric(float64(len(pts)*b.N)/b.Elapsed().Seconds(), "points/s")
+	})
+	b.Run("rawdriver", func(b *testing.B) {
+		c := raw.Collection("_series.bench")
+		for b.Loop() {
+			cur, err := c.Find(ctx, bson.D{{Key: "record", Value: id}, {Key: "name", Value: "loss"}}, options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}))
+			if err != nil {
+				b.Fatal(err)
+			}
+			var docs []bson.Raw
+			if err := cur.All(ctx, &docs); err != nil || len(docs) != len(pts)/benchBatch {
+				b.Fatal(len(docs), err)
+			}
+		}
+		b.ReportMetric(float64(len(pts)*b.N)/b.Elapsed().Seconds(), "points/s")
+	})
 }
 
 // BenchmarkMerge measures the latency of one Merge into a document of

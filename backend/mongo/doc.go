@@ -105,7 +105,9 @@
 //   - ErrExists: Insert of a taken id (duplicate key, code 11000).
 //   - ErrInvalid: a Merge that conflicts with the document (server codes 2
 //     BadValue, 9, 14 TypeMismatch, 28 PathNotViable, 40, or a failed
-//     path guard), a top-level _id key, a bad DSN or unknown x- option.
+//     path guard), a top-level _id key, a collection name MongoDB refuses
+//     (code 73 InvalidNamespace, e.g. system.*), a bad DSN or an unknown
+//     x- option.
 //   - ErrTooLarge: see Size limit.
 //   - ErrClosed: any call after Close.
 //

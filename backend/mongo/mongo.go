@@ -237,6 +237,7 @@ const (
 	codeTypeMismatch      = 14
 	codePathNotViable     = 28
 	codeConflictingUpdate = 40
+	codeInvalidNamespace  = 73
 	codeObjectTooLarge    = 10334
 	codeDuplicateKey      = 11000
 	codeUpdateTooLarge    = 17419
@@ -249,9 +250,6 @@ const (
 func (b *Backend) fail(ctx context.Context, what string, invalid []int, err error) error {
 	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		return ctx.Err()
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
 	}
 	err = b.scrub(err)
 	var class error
@@ -269,6 +267,8 @@ func (b *Backend) fail(ctx context.Context, what string, invalid []int, err erro
 		switch {
 		case se.HasErrorCode(codeObjectTooLarge) || se.HasErrorCode(codeUpdateTooLarge) || se.HasErrorCode(codeUpdateTooLarge2):
 			class = backend.ErrTooLarge
+		case se.HasErrorCode(codeInvalidNamespace):
+			class = backend.ErrInvalid
 		default:
 			for _, c := range invalid {
 				if se.HasErrorCode(c) {
