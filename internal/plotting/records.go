@@ -38,6 +38,7 @@ func Visualize(ctx context.Context, snaps []*record.Snapshot, paths ...string) (
 	}
 	c := &Chart{}
 	var arrays, series, lossy, total int
+	found := make([]int, len(paths)) // lines each path gave, over all records
 	for i, s := range snaps {
 		var lines []source
 		var err error
@@ -53,11 +54,12 @@ func Visualize(ctx context.Context, snaps []*record.Snapshot, paths ...string) (
 				}
 			}
 		} else {
-			for _, p := range paths {
+			for j, p := range paths {
 				l, err := resolve(ctx, s, p)
 				if err != nil {
 					return nil, err
 				}
+				found[j] += len(l)
 				lines = append(lines, l...)
 			}
 		}
@@ -79,6 +81,11 @@ func Visualize(ctx context.Context, snaps []*record.Snapshot, paths ...string) (
 			}
 			total++
 			c.Lines = append(c.Lines, l.Line)
+		}
+	}
+	for j, n := range found {
+		if n == 0 {
+			return nil, fmt.Errorf("plotting: %s: no array of numbers or metric series %s: %w", recordsName(snaps), paths[j], record.ErrNotFound)
 		}
 	}
 	if total == 0 {
@@ -118,7 +125,7 @@ type source struct {
 	series bool
 }
 
-// resolve finds what a path names in one record.
+// resolve finds what a path names in one record, if anything.
 func resolve(ctx context.Context, s *record.Snapshot, path string) ([]source, error) {
 	if lines, err := arraysAt(s, path, true); err != nil || len(lines) > 0 {
 		return lines, err
@@ -132,7 +139,7 @@ func resolve(ctx context.Context, s *record.Snapshot, path string) ([]source, er
 		l, err := seriesOf(ctx, s, path)
 		return []source{l}, err
 	}
-	return nil, fmt.Errorf("plotting: %s/%s has no array of numbers or metric series %s: %w", s.Collection(), s.ID(), path, record.ErrNotFound)
+	return nil, nil // Visualize reports a path that no record has
 }
 
 func seriesOf(ctx context.Context, s *record.Snapshot, name string) (source, error) {
