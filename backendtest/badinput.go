@@ -52,6 +52,7 @@ func (s *suite) testBadInput(t *testing.T) {
 		{"PathDollar", setValue("a.$b", 1), "a.$b"},
 		{"ReservedStatus", setValue("status", "done"), "status"},
 		{"ReservedMetrics", setValue("metrics.loss", 1), "metrics.loss"},
+		{"ReservedMongoID", setValue("_id", 1), "_id"},
 		{"UpdateReserved", func(rec *record.Record, t *testing.T) error {
 			return rec.Update(t.Context(), map[string]any{"ok": 1, "created": 2})
 		}, "created"},
@@ -91,7 +92,7 @@ func (s *suite) testBadInput(t *testing.T) {
 	}
 	t.Run("BadCollectionNames", func(t *testing.T) {
 		st := s.store(t)
-		for _, c := range []string{"", "-lead", ".dot", "has space", "slash/name", "dollar$", "tab\t", strings.Repeat("a", 121), "ünïcode", "a\x00b"} {
+		for _, c := range []string{"", "-lead", ".dot", "has space", "slash/name", "dollar$", "tab\t", strings.Repeat("a", 121), "ünïcode", "a\x00b", "system.users"} {
 			_, err := st.Create(t.Context(), c)
 			var ie *record.InvalidError
 			if !errors.As(err, &ie) || ie.What != "collection" {

@@ -19,10 +19,14 @@ var (
 
 // ValidCollection reports whether name is a valid collection name:
 // [A-Za-z0-9][A-Za-z0-9_.-]{0,119}, which fits day collections such as
-// "Nov-25-2026".
+// "Nov-25-2026". Names starting with "system." are refused: MongoDB
+// reserves them.
 func ValidCollection(name string) error {
 	if !collRe.MatchString(name) {
 		return invalid("collection", name, "want 1-120 characters of [A-Za-z0-9_.-], starting with a letter or digit")
+	}
+	if strings.HasPrefix(name, "system.") {
+		return invalid("collection", name, `names starting with "system." are reserved by MongoDB`)
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ const (
 )
 
 // Fields that the record manages itself; user writes to them are refused.
-var reserved = []string{"id", "collection", "created", "status", "ended", "duration", "error", "metrics", "series", "updated"}
+var reserved = []string{"_id", "id", "collection", "created", "status", "ended", "duration", "error", "metrics", "series", "updated"}
 
 // Record is a running experiment that a program writes into. Its methods
 // are safe for concurrent use. Close it when the run ends.

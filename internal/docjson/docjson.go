@@ -127,35 +127,41 @@ const hexDigits = "0123456789abcdef"
 
 func appendString(buf []byte, s string) []byte {
 	buf = append(buf, '"')
+	start := 0 // s[start:i] is plain text still to copy
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
+			if c >= 0x20 && c != '"' && c != '\\' && c != 0x7f {
+				i++
+				continue
+			}
+			buf = append(buf, s[start:i]...)
+			switch c {
+			case '"', '\\':
 				buf = append(buf, '\\', c)
-			case c == '\n':
+			case '\n':
 				buf = append(buf, '\\', 'n')
-			case c == '\r':
+			case '\r':
 				buf = append(buf, '\\', 'r')
-			case c == '\t':
+			case '\t':
 				buf = append(buf, '\\', 't')
-			case c < 0x20 || c == 0x7f:
-				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 			default:
-				buf = append(buf, c)
+				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 			}
 			i++
+			start = i
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == '\u2028' || r == '\u2029' {
+			buf = append(buf, s[start:i]...)
 			buf = append(buf, `\u202`...)
 			buf = append(buf, hexDigits[r&0xf])
-		} else {
-			buf = append(buf, s[i:i+size]...)
+			start = i + size
 		}
 		i += size
 	}
+	buf = append(buf, s[start:]...)
 	return append(buf, '"')
 }
 
