@@ -31,6 +31,8 @@ type Record struct {
 	coll  string
 	id    string
 	cfg   createConfig
+	// created is the record's created time, for the duration Close stores.
+	created time.Time
 
 	sealed atomic.Bool
 
@@ -145,7 +147,7 @@ func (s *Store) Create(ctx context.Context, coll string, opts ...CreateOption) (
 	if err := s.b.Insert(ctx, coll, cfg.id, doc); err != nil {
 		return nil, err
 	}
-	return s.start(coll, cfg, nil), nil
+	return s.start(coll, cfg, doc), nil
 }
 
 // Resume continues a record that is not sealed, for example after the
@@ -182,6 +184,7 @@ func (s *Store) start(coll string, cfg createConfig, doc map[string]any) *Record
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
+	r.created, _ = doc["created"].(time.Time)
 	if m, ok := doc["metrics"].(map[string]any); ok {
 		for name, v := range m {
 			if sm, ok := v.(map[string]any); ok {
@@ -390,8 +393,8 @@ func (r *Record) Close(ctx context.Context, runErr error) error {
 		ops = append(ops, backend.Op{Kind: backend.Set, Path: []string{"error"}, Value: msg})
 	}
 	ops = append(ops, backend.Op{Kind: backend.Set, Path: []string{"status"}, Value: status})
-	if created, err := r.createdTime(ctx); err == nil {
-		ops = append(ops, backend.Op{Kind: backend.Set, Path: []string{"duration"}, Value: now.Sub(created).Seconds()})
+	if !r.created.IsZero() {
+		ops = append(ops, backend.Op{Kind: backend.Set, Path: []string{"duration"}, Value: now.Sub(r.created).Seconds()})
 	}
 	if err := r.store.b.Merge(ctx, r.coll, r.id, ops); err != nil {
 		return err
@@ -405,15 +408,3 @@ func (r *Record) Close(ctx context.Context, runErr error) error {
 // ErrInterrupted, given to Close, marks the run "interrupted" (for
 // example after SIGINT or SIGTERM) rather than "failed".
 var ErrInterrupted = errors.New("interrupted")
-
-func (r *Record) createdTime(ctx context.Context) (time.Time, error) {
-	doc, err := r.store.b.Get(ctx, r.coll, r.id)
-	if err != nil {
-		return time.Time{}, err
-	}
-	t, ok := doc["created"].(time.Time)
-	if !ok {
-		return time.Time{}, ErrNotFound
-	}
-	return t, nil
-}
