@@ -4,7 +4,8 @@
 // SQLite store (records.db in the working directory; $RECORD_DSN names
 // another store), then
 // reads the record back by its id, as a separate reader would, and prints
-// it as indented JSON.
+// it as indented JSON, and plots both models' losses to losses.png in the
+// working directory, as the classic example did with matplotlib.
 //
 //	go run ./examples/quickstart -lr 0.5 -epochs 100
 package main
@@ -17,9 +18,11 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"time"
 
 	_ "github.com/recordlab/go-record/backend/all"
+	"github.com/recordlab/go-record/internal/plotting"
 	"github.com/recordlab/go-record/record"
 )
 
@@ -72,6 +75,21 @@ func run() (err error) {
 		fmt.Fprintf(os.Stderr, "%s: loss %.4f -> %.4f over %d epochs\n", name, losses[0], losses[len(losses)-1], len(losses))
 	}
 	fmt.Fprintf(os.Stderr, "recorded %s/%s\n", collection, rec.ID())
+
+	// Plot every model's losses in its own color and label (the classic
+	// visualize()); "record plot COLLECTION ID -o losses.png" draws the same.
+	chart, err := plotting.Visualize(ctx, []*record.Snapshot{snap})
+	if err != nil {
+		return err
+	}
+	if err := chart.Save("losses.png"); err != nil {
+		return err
+	}
+	where, err := filepath.Abs("losses.png")
+	if err != nil {
+		where = "losses.png"
+	}
+	fmt.Fprintf(os.Stderr, "plotted the losses to %s\n", where)
 	return nil
 }
 

@@ -1,0 +1,128 @@
+// Command record lists, shows, compares and plots recorded experiments,
+// and moves them between stores, on every backend of the record library.
+//
+//	go install github.com/recordlab/go-record/cmd/record@latest
+//
+//	record [--dsn DSN] COMMAND [flags] [arguments]
+//
+// Flags and arguments may come in any order after the command; "--" ends
+// the flags. Every command takes --help.
+//
+// # Store
+//
+// The store is --dsn (before or after the command), else $RECORD_DSN,
+// else sqlite://records.db in the working directory: mem://, sqlite://,
+// postgres://, postgresql://, mongodb:// and mongodb+srv:// DSNs all work
+// (package backend/all). No message ever shows a DSN's password.
+//
+// # Commands
+//
+//	record collections
+//
+// prints the collections of the store, one per line.
+//
+//	record ls COLLECTION [--where PATH OP VALUE]... [--sort [-]PATH] [--limit N] [--json]
+//
+// prints a table of the collection's records, oldest first: ID, CREATED
+// (UTC), STATUS, DURATION, every top-level parameter (a scalar top-level
+// field of your own, such as a flag), and for each metric NAME its last
+// value (NAME.last, from metrics.NAME.last) and its best value (NAME.best,
+// the minimum, metrics.NAME.min). Cells are cut at 40 characters; "-" is a
+// missing value. --where keeps the records where every condition holds:
+// learning_rate=0.01, metrics.loss.last<0.3, status!=failed; OP is one of
+// = != < <= > >=, and VALUE is typed from its text (integer, decimal,
+// true, false, null, RFC 3339 time, else a string; see record.ParseCond).
+// --sort orders by the value at a path, descending with a leading '-';
+// records without a comparable value there come last. --limit keeps the
+// first N rows (after sorting). --json prints one record per line in the
+// exact JSON form instead (see below).
+//
+//	record show COLLECTION ID [--path PATH]
+//
+// prints the record as indented JSON in the exact form, keys sorted,
+// arrays of scalars on one line, as the Mongo shell prints the classic
+// record; --path prints one subtree (models.model_0, metrics.loss).
+//
+//	record diff COLLECTION ID1 ID2
+//
+// prints the two records side by side: status, created, duration, the
+// parameters, the host facts (host.*, nested keys dotted, gpus[0].name)
+// and each metric's last and best value. Rows that differ start with '*';
+// the last line counts them. The exit status does not depend on whether
+// they differ.
+//
+//	record plot COLLECTION [ID...] -o FILE.png|FILE.svg|- [--series PATH]... [--where C]... [--limit N] [--title T] [--width PX] [--height PX]
+//
+// draws a line chart (gonum.org/v1/plot) with a title, axis labels and a
+// legend. Without --series it draws each model's losses array
+// (models.*.losses) against the epoch, one line per model, in the model's
+// own color (models.NAME.color: [r, g, b] in 0..1 as matplotlib writes
+// it, or 0..255, "#rrggbb", "tab:blue", "C1", "red") with its own label
+// (models.NAME.label) — the classic visualize(). A record without models
+// gets a line per metric series, read from the series store, against its
+// steps. --series PATH draws instead an array of numbers at a path, where
+// a '*' key matches every key of an object, or a metric's series by name
+// (loss, or metrics.loss); a PATH that no record has is an error. Without
+// IDs it plots the newest --limit (default 20) records matching every
+// --where; several records are told apart by dash pattern and by their id
+// in the legend. NaN and infinite values are gaps in the lines. -o -
+// writes PNG to stdout. The default size is 1000x600 pixels.
+//
+//	record export COLLECTION [--where C]... > runs.jsonl
+//
+// writes one JSON line per record, oldest first:
+//
+//	{"id":"run-a","doc":{...},"series":{"loss":{"steps":[0,1],"values":[0.9,{"$float":"NaN"}],"times":[{"$time":"..."},...]}}}
+//
+// "doc" is the document and "series" the points of every metric series
+// (absent when the record has none), both in the exact JSON form of
+// package record (Snapshot.MarshalJSON): an int is digits and a float
+// always has a '.' (10 vs 10.0), and what JSON cannot hold is a one-key
+// object: {"$float":"NaN"}, {"$float":"+Inf"}, {"$float":"-0"},
+// {"$time":"2026-11-25T10:00:00.000Z"}, {"$string":"<base64>"} for strings
+// with NUL. Floats keep every bit. Keys are sorted, so exporting the same
+// records gives the same bytes.
+//
+//	record import COLLECTION [--overwrite] < runs.jsonl
+//
+// stores each exported record under its id in COLLECTION (its
+// "collection" field is set to COLLECTION), every value exactly, with its
+// series. Importing again is safe: a record already stored with the same
+// document is left alone, and its series are completed when an earlier
+// import stopped half way. A record stored with another document or other
+// series points is a conflict: it is left unchanged, the other records
+// are imported, and the exit status is 4; --overwrite deletes and
+// replaces such records.
+//
+//	record copy --to DSN [--from DSN] [--overwrite] [COLLECTION...]
+//
+// copies the named collections, or all, from --from (default: the store)
+// to --to, with the same rules as import: exact values, idempotent, 4 on
+// conflicts unless --overwrite.
+//
+//	record rm COLLECTION ID...
+//
+// deletes records and their series.
+//
+//	record drop COLLECTION [--yes]
+//
+// deletes a whole collection, after asking on the terminal (y/N). Without
+// a terminal on stdin it refuses (exit status 2) unless --yes is given.
+//
+// Export writes records only to stdout; copy and import write nothing on
+// stdout. When stderr is a terminal, export, import and copy draw a
+// progress bar there, and import and copy end with a summary line (-v
+// prints the summary even without a terminal).
+//
+// # Exit status
+//
+//	0  success
+//	1  error: the store failed or refused, bad input data, drop not confirmed
+//	2  usage: unknown command or flag, missing or bad argument, bad --where,
+//	   drop without a terminal and without --yes
+//	3  not found: record, collection, --path, or --series that does not exist
+//	4  conflict: import or copy found records stored with other content
+//
+// Every error is one line on stderr that starts with "record: " and names
+// the command.
+package main
