@@ -20,7 +20,7 @@ func (b *Backend) AppendSeries(ctx context.Context, coll, id, name string, pts [
 	}
 	err := b.write(ctx, func(tx *sql.Tx) error {
 		var sid, n int64
-		if err := tx.QueryRowContext(ctx, b.q.upsertSeries, coll, id, name, len(pts)).Scan(&sid, &n); err != nil {
+		if err := tx.StmtContext(ctx, b.upsert).QueryRowContext(ctx, coll, id, name, len(pts)).Scan(&sid, &n); err != nil {
 			return err
 		}
 		seq := n - int64(len(pts))

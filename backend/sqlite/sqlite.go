@@ -51,6 +51,7 @@ type Backend struct {
 	r      *sql.DB // read-only pool
 	q      queries
 	ins    *sql.Stmt // prepared on w: insert seriesBatch points
+	upsert *sql.Stmt // prepared on w: reserve sequence numbers of a series
 	closed atomic.Bool
 	path   string
 	table  string
@@ -147,8 +148,10 @@ func open(ctx context.Context, dsn string) (*Backend, error) {
 	}
 	b := &Backend{path: c.path, table: c.table, q: newQueries(c.table)}
 	fail := func(err error) (*Backend, error) {
-		if b.ins != nil {
-			b.ins.Close()
+		for _, st := range []*sql.Stmt{b.ins, b.upsert} {
+			if st != nil {
+				st.Close()
+			}
 		}
 		if b.w != nil {
 			b.w.Close()
@@ -186,6 +189,9 @@ func open(ctx context.Context, dsn string) (*Backend, error) {
 	if b.ins, err = b.w.PrepareContext(ctx, b.q.insertPoints); err != nil {
 		return fail(err)
 	}
+	if b.upsert, err = b.w.PrepareContext(ctx, b.q.upsertSeries); err != nil {
+		return fail(err)
+	}
 	if b.r, err = sql.Open("sqlite", c.driverDSN(false)); err != nil {
 		return fail(err)
 	}
@@ -204,8 +210,7 @@ func (b *Backend) Close() error {
 	if b.closed.Swap(true) {
 		return fmt.Errorf("sqlite: close: %w", backend.ErrClosed)
 	}
-	err := b.ins.Close()
-	err = errors.Join(err, b.r.Close(), b.w.Close())
+	err := errors.Join(b.ins.Close(), b.upsert.Close(), b.r.Close(), b.w.Close())
 	if err != nil {
 		return fmt.Errorf("sqlite: close: %w", err)
 	}
