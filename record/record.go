@@ -71,6 +71,7 @@ type createConfig struct {
 	batchSize     int
 	hostFacts     bool
 	env           []string
+	interrupts    bool // WithInterruptHandling
 	// systemInterval is the sampling interval of WithSystemMetrics; 0 is off.
 	systemInterval time.Duration
 }
@@ -196,6 +197,9 @@ func (s *Store) start(coll string, cfg createConfig, doc map[string]any) *Record
 	go r.flusher()
 	if cfg.systemInterval > 0 {
 		r.startSystemMetrics(cfg.systemInterval)
+	}
+	if cfg.interrupts {
+		r.closeOnSignal()
 	}
 	return r
 }
