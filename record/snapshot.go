@@ -1,9 +1,7 @@
 package record
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -214,17 +212,15 @@ func (s *Snapshot) MetricNames() []string {
 // {"$time": "2026-11-25T10:00:00.000Z"}. UnmarshalDoc reads it back.
 func (s *Snapshot) MarshalJSON() ([]byte, error) { return docjson.Marshal(s.doc) }
 
-// JSON returns the document as indented JSON (see MarshalJSON).
+// JSON returns the document as indented JSON (see MarshalJSON), keys
+// sorted, one field per line and arrays of plain values on one line, the
+// way the Mongo shell prints a record.
 func (s *Snapshot) JSON() string {
-	b, err := docjson.Marshal(s.doc)
+	b, err := docjson.Indent(s.doc)
 	if err != nil {
 		return fmt.Sprintf("{\"error\": %q}", err.Error())
 	}
-	var out bytes.Buffer
-	if err := json.Indent(&out, b, "", "  "); err != nil {
-		return string(b)
-	}
-	return out.String()
+	return string(b)
 }
 
 // UnmarshalDoc decodes a document written by Snapshot.MarshalJSON,
