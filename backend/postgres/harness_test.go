@@ -27,6 +27,9 @@ import (
 const (
 	dsnEnv     = "RECORD_TEST_POSTGRES_DSN"
 	restartEnv = "RECORD_TEST_POSTGRES_RESTART"
+	// restartDSNEnv names the server that restartEnv restarts, when it is
+	// not the one of dsnEnv.
+	restartDSNEnv = "RECORD_TEST_POSTGRES_RESTART_DSN"
 )
 
 var server struct {

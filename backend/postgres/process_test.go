@@ -98,7 +98,18 @@ func TestServerRestart(t *testing.T) {
 		}
 		t.Skipf("set %s to a shell command that restarts the server (scripts/services/postgres.sh exports it)", restartEnv)
 	}
-	b := open(t)
+	var b *postgres.Backend
+	if dsn := os.Getenv(restartDSNEnv); dsn != "" {
+		// A cluster of its own (scripts/services/postgres.sh starts one), so
+		// that tests of other packages running meanwhile keep their server.
+		var err error
+		if b, err = postgres.Open(t.Context(), withOptions(dsn, "x-table="+uniqueName("t_"))); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+	} else {
+		b = open(t)
+	}
 	ctx := t.Context()
 	mustInsert(t, b, "c", "1", map[string]any{})
 	var (

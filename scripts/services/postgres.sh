@@ -6,9 +6,11 @@
 #   scripts/services/postgres.sh stop STATE_DIR
 #
 # start prints only export lines on stdout:
-#   RECORD_TEST_POSTGRES_DSN      postgres://postgres@127.0.0.1:PORT/postgres?sslmode=disable
-#   RECORD_TEST_POSTGRES_RESTART  a shell command that restarts the cluster
-#                                 (the connection-loss test runs it)
+#   RECORD_TEST_POSTGRES_DSN          postgres://postgres@127.0.0.1:PORT/postgres?sslmode=disable
+#   RECORD_TEST_POSTGRES_RESTART_DSN  a second cluster, for the connection-loss test
+#   RECORD_TEST_POSTGRES_RESTART      a shell command that restarts that second cluster
+# The connection-loss test restarts a cluster of its own, so that tests of
+# other packages, which go test runs at the same time, keep their server.
 # Progress goes to stderr. initdb and postgres refuse to run as root, so as
 # root the cluster runs as the postgres user in a directory of its own
 # under /tmp (STATE_DIR records where); postgresql-15 is installed with apt
@@ -49,7 +51,10 @@ port_free() {
 	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-start() {
+# start_cluster DIR starts one cluster and records its base directory,
+# binaries and port in DIR.
+start_cluster() {
+	local state=$1
 	mkdir -p "$state"
 	local bindir
 	if ! bindir=$(find_bindir); then
@@ -97,15 +102,27 @@ start() {
 	done
 	echo "$port" >"$state/port"
 	log "PostgreSQL listening on 127.0.0.1:$port"
+}
+
+start() {
+	start_cluster "$state"
+	start_cluster "$state/restartable"
+	local base bindir port
+	base=$(cat "$state/restartable/base")
+	bindir=$(cat "$state/restartable/bindir")
+	port=$(cat "$state/restartable/port")
 	local restart="$bindir/pg_ctl -D $base/data -l $base/server.log -m fast -w -t 30 restart"
 	if [ "$(id -u)" = 0 ]; then
 		restart="runuser -u postgres -- $restart"
 	fi
-	echo "export RECORD_TEST_POSTGRES_DSN='postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable'"
+	echo "export RECORD_TEST_POSTGRES_DSN='postgres://postgres@127.0.0.1:$(cat "$state/port")/postgres?sslmode=disable'"
+	echo "export RECORD_TEST_POSTGRES_RESTART_DSN='postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable'"
 	echo "export RECORD_TEST_POSTGRES_RESTART='$restart >/dev/null'"
 }
 
-stop() {
+# stop_cluster DIR stops the cluster recorded in DIR.
+stop_cluster() {
+	local state=$1
 	[ -f "$state/base" ] || { log "nothing to stop in $state"; return 0; }
 	local base bindir
 	base=$(cat "$state/base")
@@ -119,6 +136,11 @@ stop() {
 	esac
 	rm -f "$state/base" "$state/bindir" "$state/port"
 	log "stopped"
+}
+
+stop() {
+	stop_cluster "$state/restartable"
+	stop_cluster "$state"
 }
 
 case $cmd in
