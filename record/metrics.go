@@ -28,15 +28,18 @@ func (r *Record) Log(step int64, m Metrics) {
 		r.logErr = fmt.Errorf("record: log after close: %w", ErrSealed)
 	}
 	for name, v := range m {
-		if _, ok := r.pending[name]; !ok {
+		buf := r.pending[name]
+		if buf == nil {
 			if err := validMetric(name); err != nil {
 				if r.logErr == nil {
 					r.logErr = err
 				}
 				continue
 			}
+			buf = &buffer{}
+			r.pending[name] = buf
 		}
-		r.pending[name] = append(r.pending[name], backend.Point{Step: step, Value: v, Time: now})
+		buf.add(backend.Point{Step: step, Value: v, Time: now}, r.cfg.batchSize)
 		r.npending++
 	}
 	full := r.npending >= r.cfg.batchSize
@@ -104,24 +107,30 @@ func (r *Record) stopFlusher() {
 	<-r.done
 }
 
-// flushLocked writes the pending points; flushMu is held. Points that
-// could not be written go back to the front of the buffer to be retried.
+// buffer holds one metric's logged points in chunks of the batch size, so
+// Log never copies what it already holds and each chunk is one write.
+type buffer struct{ chunks [][]backend.Point }
+
+func (b *buffer) add(p backend.Point, chunkSize int) {
+	n := len(b.chunks)
+	if n == 0 || len(b.chunks[n-1]) == cap(b.chunks[n-1]) {
+		b.chunks = append(b.chunks, make([]backend.Point, 0, chunkSize))
+		n++
+	}
+	b.chunks[n-1] = append(b.chunks[n-1], p)
+}
+
+// flushLocked writes the pending points, one chunk per write; flushMu is
+// held. Chunks that could not be written go back to the front of the
+// buffer, to be retried by the next flush.
 func (r *Record) flushLocked(ctx context.Context) error {
 	r.mu.Lock()
 	pending := r.pending
-	r.pending = make(map[string][]backend.Point, len(pending))
-	for name, pts := range pending {
-		// Start the next batch at this one's size, so Log rarely grows it.
-		r.pending[name] = make([]backend.Point, 0, min(len(pts), 2*r.cfg.batchSize))
-	}
+	r.pending = make(map[string]*buffer, len(pending))
 	r.npending = 0
 	r.mu.Unlock()
 	names := make([]string, 0, len(pending))
-	for name, pts := range pending {
-		if len(pts) == 0 {
-			delete(pending, name)
-			continue
-		}
+	for name := range pending {
 		names = append(names, name)
 	}
 	if len(names) == 0 && len(r.dirty) == 0 {
@@ -130,24 +139,29 @@ func (r *Record) flushLocked(ctx context.Context) error {
 	slices.Sort(names)
 	ss, hasSeries := r.store.b.(backend.SeriesStore)
 	var failed error
+names:
 	for _, name := range names {
-		pts := pending[name]
-		next := r.summaries[name].add(pts)
-		var err error
-		if hasSeries {
-			err = ss.AppendSeries(ctx, r.coll, r.id, name, pts)
-		} else {
-			err = r.store.b.Merge(ctx, r.coll, r.id, fallbackOps(name, pts, next))
-		}
-		if err != nil {
-			failed = fmt.Errorf("record: flush metric %s of %s/%s: %w", name, r.coll, r.id, err)
-			break
+		buf := pending[name]
+		for len(buf.chunks) > 0 {
+			pts := buf.chunks[0]
+			next := r.summaries[name].add(pts)
+			var err error
+			if hasSeries {
+				err = ss.AppendSeries(ctx, r.coll, r.id, name, pts)
+			} else {
+				err = r.store.b.Merge(ctx, r.coll, r.id, fallbackOps(name, pts, next))
+			}
+			if err != nil {
+				failed = fmt.Errorf("record: flush metric %s of %s/%s: %w", name, r.coll, r.id, err)
+				break names
+			}
+			buf.chunks = buf.chunks[1:]
+			r.summaries[name] = next
+			if hasSeries {
+				r.dirty[name] = true
+			}
 		}
 		delete(pending, name)
-		r.summaries[name] = next
-		if hasSeries {
-			r.dirty[name] = true
-		}
 	}
 	if len(r.dirty) > 0 {
 		ops := make([]backend.Op, 0, len(r.dirty))
@@ -162,9 +176,14 @@ func (r *Record) flushLocked(ctx context.Context) error {
 	}
 	if len(pending) > 0 {
 		r.mu.Lock()
-		for name, pts := range pending {
-			r.pending[name] = append(pts, r.pending[name]...)
-			r.npending += len(pts)
+		for name, buf := range pending {
+			if cur := r.pending[name]; cur != nil {
+				buf.chunks = append(buf.chunks, cur.chunks...)
+			}
+			r.pending[name] = buf
+			for _, c := range buf.chunks {
+				r.npending += len(c)
+			}
 		}
 		r.mu.Unlock()
 	}

@@ -36,8 +36,8 @@ type Record struct {
 
 	sealed atomic.Bool
 
-	mu       sync.Mutex // guards pending, logErr
-	pending  map[string][]backend.Point
+	mu       sync.Mutex         // guards pending, logErr
+	pending  map[string]*buffer // metric name -> points not yet written
 	npending int
 	logErr   error // invalid metric names, reported by Flush/Close
 
@@ -178,7 +178,7 @@ func (s *Store) start(coll string, cfg createConfig, doc map[string]any) *Record
 		coll:      coll,
 		id:        cfg.id,
 		cfg:       cfg,
-		pending:   map[string][]backend.Point{},
+		pending:   map[string]*buffer{},
 		summaries: map[string]*summary{},
 		dirty:     map[string]bool{},
 		kick:      make(chan struct{}, 1),
