@@ -18,7 +18,6 @@ package docjson
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -182,44 +181,16 @@ func Unmarshal(data []byte) (map[string]any, error) {
 
 // UnmarshalValue decodes any encoded value.
 func UnmarshalValue(data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var raw any
-	if err := dec.Decode(&raw); err != nil {
-		return nil, fmt.Errorf("docjson: %w", err)
+	d := decoder{data: data}
+	v, err := d.value(0)
+	if err != nil {
+		return nil, err
 	}
-	return convert(raw)
-}
-
-func convert(v any) (any, error) {
-	switch x := v.(type) {
-	case json.Number:
-		return ParseNumber(string(x))
-	case []any:
-		for i, e := range x {
-			c, err := convert(e)
-			if err != nil {
-				return nil, err
-			}
-			x[i] = c
-		}
-		return x, nil
-	case map[string]any:
-		if len(x) == 1 {
-			if t, ok, err := untag(x); ok || err != nil {
-				return t, err
-			}
-		}
-		for k, e := range x {
-			c, err := convert(e)
-			if err != nil {
-				return nil, err
-			}
-			x[k] = c
-		}
-		return x, nil
+	d.skipSpace()
+	if d.pos != len(data) {
+		return nil, d.errorf("data after the value")
 	}
-	return v, nil // nil, bool, string
+	return v, nil
 }
 
 // ParseNumber converts the text of a JSON number: float64 if it has a '.'
