@@ -40,7 +40,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	b, err := backend.Open(ctx, dsn)
 	if err != nil {
-		return nil, fmt.Errorf("record: open %s: %w", backend.Redact(dsn), err)
+		return nil, fmt.Errorf("record: %w", err) // adapters name the DSN, redacted
 	}
 	return NewStore(b), nil
 }
