@@ -24,8 +24,12 @@ type Metrics map[string]float64
 func (r *Record) Log(step int64, m Metrics) {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	r.mu.Lock()
-	if r.sealed.Load() && r.logErr == nil {
-		r.logErr = fmt.Errorf("record: log after close: %w", ErrSealed)
+	if r.sealed.Load() {
+		if r.logErr == nil {
+			r.logErr = fmt.Errorf("record: log after close: %w", ErrSealed)
+		}
+		r.mu.Unlock()
+		return
 	}
 	for name, v := range m {
 		buf := r.pending[name]
