@@ -27,17 +27,20 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run() (err error) {
-	lr := flag.Float64("lr", 0.5, "learning rate")
-	epochs := flag.Int("epochs", 100, "training epochs")
-	seed := flag.Int64("seed", 42, "random seed")
-	flag.Parse()
+func run(args []string) (err error) {
+	flags := flag.NewFlagSet("quickstart", flag.ExitOnError)
+	lr := flags.Float64("lr", 0.5, "learning rate")
+	epochs := flags.Int("epochs", 100, "training epochs")
+	seed := flags.Int64("seed", 42, "random seed")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
 	ctx := context.Background()
 
 	store, err := record.Open(ctx, "")
@@ -52,7 +55,7 @@ func run() (err error) {
 		return err
 	}
 	// Close seals the record: completed, or failed with the training error.
-	if err := rec.Close(ctx, train(ctx, rec, *lr, *epochs, *seed)); err != nil {
+	if err := rec.Close(ctx, train(ctx, rec, flags, *lr, *epochs, *seed)); err != nil {
 		return err
 	}
 
@@ -94,8 +97,8 @@ func run() (err error) {
 }
 
 // train records the flags, trains the two models and records them.
-func train(ctx context.Context, rec *record.Record, lr float64, epochs int, seed int64) error {
-	if err := rec.Update(ctx, flag.CommandLine); err != nil { // every flag, typed, at the top level
+func train(ctx context.Context, rec *record.Record, flags *flag.FlagSet, lr float64, epochs int, seed int64) error {
+	if err := rec.Update(ctx, flags); err != nil { // every flag, typed, at the top level
 		return err
 	}
 	if err := rec.Set(ctx, "desc", "two small MLPs learning two interleaved moons"); err != nil {

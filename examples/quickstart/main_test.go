@@ -22,7 +22,7 @@ func TestQuickstart(t *testing.T) {
 	}
 	stdout := os.Stdout
 	os.Stdout = out
-	err = run()
+	err = run(nil)
 	os.Stdout = stdout
 	out.Close()
 	if err != nil {
