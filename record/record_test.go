@@ -254,7 +254,16 @@ func TestSystemMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(150 * time.Millisecond)
+	// Wait for two samples (a loaded machine may be slow to take them).
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if err := rec.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		snap, _ := st.Get(ctx, "c", rec.ID())
+		if n, _ := snap.Int64("metrics.system/cpu/percent.count"); n >= 2 {
+			break
+		}
+	}
 	if err := rec.Close(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
