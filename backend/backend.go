@@ -76,8 +76,9 @@ type Lister interface {
 	// one record, sorted.
 	Collections(ctx context.Context) ([]string, error)
 	// List returns the records of coll that match q, sorted by id
-	// ascending (generated ids are time-ordered). A missing collection
-	// yields an empty list, not an error.
+	// ascending (generated ids are time-ordered), or descending when
+	// q.Desc is set. Ids compare byte-wise. A missing collection yields an
+	// empty list, not an error.
 	List(ctx context.Context, coll string, q Query) ([]Item, error)
 }
 
@@ -87,6 +88,23 @@ type Query struct {
 	Where []Cond
 	// Limit caps the number of items; 0 means no limit.
 	Limit int
+	// Desc lists in descending id order: newest first for generated ids.
+	Desc bool
+	// After, when not empty, keeps only the ids that come after it in the
+	// listing order (greater ids, or smaller ones with Desc). Passing the
+	// last id of one page gives the next page.
+	After string
+}
+
+// Follows reports whether id comes after q.After in q's listing order.
+func (q Query) Follows(id string) bool {
+	switch {
+	case q.After == "":
+		return true
+	case q.Desc:
+		return id < q.After
+	}
+	return id > q.After
 }
 
 // Item is one listed record.

@@ -3,6 +3,7 @@ package backendtest
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -77,6 +78,56 @@ func (s *suite) testList(t *testing.T) {
 		}
 		if diff := Diff(map[string]any{"i": int64(2)}, items[0].Doc); diff != "" {
 			t.Fatalf("listed document (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("DescendingAndPages", func(t *testing.T) {
+		b, l := s.lister(t)
+		ids := []string{"b", "a", "6b077e18781f37f886849a87", "c", "6b077e18781f37f886849a88", "6B077E18781F37F886849A89", "_z", "0"}
+		for i, id := range ids {
+			mustInsert(t, b, coll, id, map[string]any{"i": int64(i), "even": i%2 == 0})
+		}
+		asc := []string{"0", "6B077E18781F37F886849A89", "6b077e18781f37f886849a87", "6b077e18781f37f886849a88", "_z", "a", "b", "c"}
+		desc := slices.Clone(asc)
+		slices.Reverse(desc)
+		if diff := cmp.Diff(desc, listIDs(t, l, coll, backend.Query{Desc: true})); diff != "" {
+			t.Fatalf("List Desc (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(desc[:3], listIDs(t, l, coll, backend.Query{Desc: true, Limit: 3})); diff != "" {
+			t.Fatalf("List Desc Limit 3 (-want +got):\n%s", diff)
+		}
+		for _, after := range []string{"6b077e18781f37f886849a87", "a", "5", "6b", "zzz", ""} {
+			for _, d := range []bool{false, true} {
+				want := []string{}
+				for _, id := range map[bool][]string{false: asc, true: desc}[d] {
+					if after == "" || !d && id > after || d && id < after {
+						want = append(want, id)
+					}
+				}
+				got := listIDs(t, l, coll, backend.Query{Desc: d, After: after})
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Fatalf("List Desc=%v After=%q (-want +got):\n%s", d, after, diff)
+				}
+			}
+		}
+		for _, d := range []bool{false, true} {
+			where := []backend.Cond{{Path: []string{"even"}, Cmp: backend.Eq, Value: true}}
+			var all, paged []string
+			all = listIDs(t, l, coll, backend.Query{Desc: d, Where: where})
+			after := ""
+			for range 10 {
+				page := listIDs(t, l, coll, backend.Query{Desc: d, Where: where, Limit: 2, After: after})
+				if len(page) == 0 {
+					break
+				}
+				paged = append(paged, page...)
+				after = page[len(page)-1]
+			}
+			if len(all) != 4 {
+				t.Fatalf("List Desc=%v where even: %q, want 4 records", d, all)
+			}
+			if diff := cmp.Diff(all, paged); diff != "" {
+				t.Fatalf("pages of 2 (Desc=%v) differ from the whole listing (-whole +pages):\n%s", d, diff)
+			}
 		}
 	})
 	t.Run("MissingCollection", func(t *testing.T) {

@@ -77,3 +77,24 @@ func ExampleNormalize() {
 	fmt.Printf("%T %T %v\n", m["learning_rate"], m["epochs"], len(m))
 	// Output: float64 int64 2
 }
+
+func ExampleNewestFirst() {
+	ctx := context.Background()
+	store, _ := record.Open(ctx, "mem://")
+	defer store.Close()
+	for i := range 5 {
+		rec, _ := store.Create(ctx, "runs", record.WithID(fmt.Sprintf("run-%d", i)), record.WithoutHost())
+		_ = rec.Close(ctx, nil)
+	}
+	// The two newest runs, then the page after them.
+	page, _ := store.List(ctx, "runs", record.NewestFirst(), record.Limit(2))
+	next, _ := store.List(ctx, "runs", record.NewestFirst(), record.Limit(2), record.After(page[1].ID()))
+	for _, r := range append(page, next...) {
+		fmt.Println(r.ID())
+	}
+	// Output:
+	// run-4
+	// run-3
+	// run-2
+	// run-1
+}

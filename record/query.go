@@ -30,13 +30,31 @@ func Where(path, cmp string, value any) ListOption {
 	}
 }
 
-// Limit keeps at most n records (the oldest n); 0 means all.
+// Limit keeps at most n records (the first n in the listing order); 0
+// means all.
 func Limit(n int) ListOption {
 	return func(q *listQuery) {
 		if n < 0 && q.err == nil {
 			q.err = invalid("value", "limit", "negative limit")
 		}
 		q.Limit = n
+	}
+}
+
+// NewestFirst lists records in descending id order: newest first, since
+// generated ids are time-ordered. With Limit(n) it gives the n newest.
+func NewestFirst() ListOption {
+	return func(q *listQuery) { q.Desc = true }
+}
+
+// After keeps only the records listed after the record id: pass the last
+// id of one page (of Limit records) to get the next page.
+func After(id string) ListOption {
+	return func(q *listQuery) {
+		if err := ValidID(id); err != nil && q.err == nil {
+			q.err = err
+		}
+		q.After = id
 	}
 }
 

@@ -178,7 +178,9 @@ func (s *Store) Collections(ctx context.Context) ([]string, error) {
 }
 
 // List returns snapshots of the records of coll that satisfy every
-// condition, oldest first (by id). Conditions come from Where or ParseCond.
+// condition, oldest first (by id) unless NewestFirst is given. Conditions
+// come from Where or ParseCond; Limit and After page through a large
+// collection.
 func (s *Store) List(ctx context.Context, coll string, opts ...ListOption) ([]*Snapshot, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err

@@ -243,9 +243,12 @@ func (b *Backend) List(ctx context.Context, coll string, q backend.Query) ([]bac
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
+	if q.Desc {
+		slices.Reverse(ids)
+	}
 	items := []backend.Item{}
 	for _, id := range ids {
-		if !backend.Match(c[id], q.Where) {
+		if !q.Follows(id) || !backend.Match(c[id], q.Where) {
 			continue
 		}
 		items = append(items, backend.Item{ID: id, Doc: docops.CopyDoc(c[id])})

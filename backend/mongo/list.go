@@ -58,16 +58,31 @@ func (b *Backend) List(ctx context.Context, coll string, q backend.Query) ([]bac
 	filter := pushdown(q.Where)
 	// _id values of two types sort apart in MongoDB (strings before
 	// ObjectIds); merge the two sorted streams by their string form.
-	byID := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}})
-	if q.Limit > 0 && len(q.Where) == 0 {
+	dir, after := 1, "$gt"
+	if q.Desc {
+		dir, after = -1, "$lt"
+	}
+	strID := bson.D{{Key: "$type", Value: "string"}}
+	oidID := bson.D{{Key: "$type", Value: "objectId"}}
+	exact := true // the server applies q.After exactly to both streams
+	if q.After != "" {
+		strID = append(strID, bson.E{Key: after, Value: q.After})
+		if oid, ok := storedID(q.After).(bson.ObjectID); ok {
+			oidID = append(oidID, bson.E{Key: after, Value: oid})
+		} else {
+			exact = false // compared by string form below
+		}
+	}
+	byID := options.Find().SetSort(bson.D{{Key: "_id", Value: dir}})
+	if q.Limit > 0 && len(q.Where) == 0 && exact {
 		byID.SetLimit(int64(q.Limit))
 	}
-	strs, err := c.Find(ctx, append(bson.D{{Key: "_id", Value: bson.D{{Key: "$type", Value: "string"}}}}, filter...), byID)
+	strs, err := c.Find(ctx, append(bson.D{{Key: "_id", Value: strID}}, filter...), byID)
 	if err != nil {
 		return nil, b.fail(ctx, "list "+coll, nil, err)
 	}
 	defer strs.Close(context.WithoutCancel(ctx))
-	oids, err := c.Find(ctx, append(bson.D{{Key: "_id", Value: bson.D{{Key: "$type", Value: "objectId"}}}}, filter...), byID)
+	oids, err := c.Find(ctx, append(bson.D{{Key: "_id", Value: oidID}}, filter...), byID)
 	if err != nil {
 		return nil, b.fail(ctx, "list "+coll, nil, err)
 	}
@@ -79,8 +94,9 @@ func (b *Backend) List(ctx context.Context, coll string, q backend.Query) ([]bac
 			if err != nil {
 				return nil, fmt.Errorf("mongo: list %s: decode: %w", coll, err)
 			}
-			if backend.Match(doc, q.Where) {
-				return &backend.Item{ID: idString(cur.Current.Lookup("_id")), Doc: doc}, nil
+			id := idString(cur.Current.Lookup("_id"))
+			if q.Follows(id) && backend.Match(doc, q.Where) {
+				return &backend.Item{ID: id, Doc: doc}, nil
 			}
 		}
 		if err := cur.Err(); err != nil {
@@ -98,7 +114,7 @@ func (b *Backend) List(ctx context.Context, coll string, q backend.Query) ([]bac
 		return nil, err
 	}
 	for (a != nil || o != nil) && (q.Limit <= 0 || len(items) < q.Limit) {
-		if o == nil || (a != nil && a.ID < o.ID) {
+		if o == nil || (a != nil && (a.ID < o.ID) != q.Desc) {
 			items = append(items, *a)
 			if a, err = next(strs); err != nil {
 				return nil, err

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -52,8 +53,21 @@ func (b *Backend) List(ctx context.Context, coll string, q backend.Query) ([]bac
 			break
 		}
 	}
+	if q.After != "" {
+		op := " > "
+		if q.Desc {
+			op = " < "
+		}
+		args = append(args, q.After)
+		sql += " and id" + op + "$" + strconv.Itoa(len(args))
+	}
+	sql += " order by id"
+	if q.Desc {
+		sql += " desc"
+	}
 	if len(q.Where) == 0 && q.Limit > 0 {
-		sql, args = sql+" limit $2", append(args, q.Limit)
+		args = append(args, q.Limit)
+		sql += " limit $" + strconv.Itoa(len(args))
 	}
 	var items []backend.Item
 	err := b.retryRead(ctx, func() error {

@@ -138,8 +138,8 @@ func (b *Backend) prepareSQL() {
 		select (select r.collection from ` + b.records + ` r where r.collection > c.collection order by r.collection limit 1)
 		from c where c.collection is not null)
 		select collection from c where collection is not null`
-	b.sqlList = `select id, doc from ` + b.records + ` where collection = $1 order by id`
-	b.sqlListEq = `select id, doc from ` + b.records + ` where collection = $1 and doc #> $2::text[] = to_jsonb($3::text) order by id`
+	b.sqlList = `select id, doc from ` + b.records + ` where collection = $1` // List adds the order
+	b.sqlListEq = `select id, doc from ` + b.records + ` where collection = $1 and doc #> $2::text[] = to_jsonb($3::text)`
 	b.sqlSeriesInsert = `insert into ` + b.series + ` (collection, id, name, steps, vals, times) values ($1, $2, $3, $4, $5, $6)`
 	b.sqlSeriesRead = `select steps, vals, times from ` + b.series + ` where collection = $1 and id = $2 and name = $3 order by seq`
 }

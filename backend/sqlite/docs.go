@@ -170,8 +170,20 @@ func (b *Backend) List(ctx context.Context, coll string, q backend.Query) ([]bac
 		return nil, b.wrap(ctx, err, "list %s", coll)
 	}
 	where, args := pushdown(q.Where)
-	query := b.q.list + where + ` ORDER BY id`
 	args = append([]any{coll}, args...)
+	order := ` ORDER BY id`
+	if q.After != "" {
+		if q.Desc {
+			where += ` AND id < ?`
+		} else {
+			where += ` AND id > ?`
+		}
+		args = append(args, q.After)
+	}
+	if q.Desc {
+		order += ` DESC`
+	}
+	query := b.q.list + where + order
 	var items []backend.Item
 	err := b.retry(ctx, func() error {
 		items = []backend.Item{}

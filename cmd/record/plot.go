@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/recordlab/go-record/internal/plotting"
 	"github.com/recordlab/go-record/record"
@@ -92,17 +93,17 @@ func runPlot(e *env, args []string) error {
 			snaps = append(snaps, snap)
 		}
 	} else {
+		// The newest records, asked of the store, then oldest first.
+		opts = append(opts, record.NewestFirst(), record.Limit(limit))
 		if snaps, err = s.List(e.ctx, coll, opts...); err != nil {
 			return err
 		}
+		slices.Reverse(snaps)
 		if len(snaps) == 0 {
 			if err := e.mustExist(s, coll, dsn); err != nil {
 				return err
 			}
 			return fmt.Errorf("no record of %s matches --where: %w", coll, record.ErrNotFound)
-		}
-		if len(snaps) > limit {
-			snaps = snaps[len(snaps)-limit:]
 		}
 	}
 	chart, err := plotting.Visualize(e.ctx, snaps, series...)
