@@ -71,18 +71,22 @@ func wrongType(path string, v any, want string) error {
 	return invalid("value", path, fmt.Sprintf("is %T, not %s", v, want))
 }
 
-// String returns the string at path.
-func (s *Snapshot) String(path string) (string, error) {
+// typed returns the value at path as a T, or an error naming what it is.
+func typed[T any](s *Snapshot, path, want string) (T, error) {
+	var zero T
 	v, err := s.lookup(path)
 	if err != nil {
-		return "", err
+		return zero, err
 	}
-	str, ok := v.(string)
+	t, ok := v.(T)
 	if !ok {
-		return "", wrongType(path, v, "a string")
+		return zero, wrongType(path, v, want)
 	}
-	return str, nil
+	return t, nil
 }
+
+// String returns the string at path.
+func (s *Snapshot) String(path string) (string, error) { return typed[string](s, path, "a string") }
 
 // Float64 returns the number at path as a float64 (ints convert).
 func (s *Snapshot) Float64(path string) (float64, error) {
@@ -117,41 +121,17 @@ func (s *Snapshot) Int64(path string) (int64, error) {
 }
 
 // Bool returns the bool at path.
-func (s *Snapshot) Bool(path string) (bool, error) {
-	v, err := s.lookup(path)
-	if err != nil {
-		return false, err
-	}
-	b, ok := v.(bool)
-	if !ok {
-		return false, wrongType(path, v, "a bool")
-	}
-	return b, nil
-}
+func (s *Snapshot) Bool(path string) (bool, error) { return typed[bool](s, path, "a bool") }
 
 // Time returns the time at path.
-func (s *Snapshot) Time(path string) (time.Time, error) {
-	v, err := s.lookup(path)
-	if err != nil {
-		return time.Time{}, err
-	}
-	t, ok := v.(time.Time)
-	if !ok {
-		return time.Time{}, wrongType(path, v, "a time")
-	}
-	return t, nil
-}
+func (s *Snapshot) Time(path string) (time.Time, error) { return typed[time.Time](s, path, "a time") }
 
 // Float64s returns the array of numbers at path, such as
 // "models.model_0.losses". null elements become NaN.
 func (s *Snapshot) Float64s(path string) ([]float64, error) {
-	v, err := s.lookup(path)
+	arr, err := typed[[]any](s, path, "an array")
 	if err != nil {
 		return nil, err
-	}
-	arr, ok := v.([]any)
-	if !ok {
-		return nil, wrongType(path, v, "an array")
 	}
 	out := make([]float64, len(arr))
 	for i, e := range arr {
@@ -171,26 +151,18 @@ func (s *Snapshot) Float64s(path string) ([]float64, error) {
 
 // Slice returns a copy of the array at path.
 func (s *Snapshot) Slice(path string) ([]any, error) {
-	v, err := s.lookup(path)
+	arr, err := typed[[]any](s, path, "an array")
 	if err != nil {
 		return nil, err
-	}
-	arr, ok := v.([]any)
-	if !ok {
-		return nil, wrongType(path, v, "an array")
 	}
 	return copyValue(arr).([]any), nil
 }
 
 // Map returns a copy of the object at path.
 func (s *Snapshot) Map(path string) (map[string]any, error) {
-	v, err := s.lookup(path)
+	m, err := typed[map[string]any](s, path, "an object")
 	if err != nil {
 		return nil, err
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, wrongType(path, v, "an object")
 	}
 	return docops.CopyDoc(m), nil
 }
