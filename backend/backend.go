@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"iter"
 	"time"
 )
 
@@ -19,7 +20,8 @@ type Backend interface {
 	// Drop removes a whole collection, its records and their series.
 	// Dropping a missing collection is not an error.
 	Drop(ctx context.Context, coll string) error
-	// Close releases the backend's resources. Later calls return ErrClosed.
+	// Close releases the backend's resources. Package record makes no
+	// call on a Backend after Close, and calls Close once.
 	Close() error
 }
 
@@ -75,25 +77,54 @@ type Lister interface {
 	// Collections returns the names of the collections that hold at least
 	// one record, sorted.
 	Collections(ctx context.Context) ([]string, error)
-	// List returns the records of coll that match q, sorted by id
-	// ascending (generated ids are time-ordered), or descending when
-	// q.Desc is set. Ids compare byte-wise. A missing collection yields an
-	// empty list, not an error.
-	List(ctx context.Context, coll string, q Query) ([]Item, error)
+	// List yields the records of coll that may satisfy q.Where, in the
+	// order q asks for (see Query and Less). It may yield records that do
+	// not satisfy every condition: package record applies Match to each
+	// item exactly once, the way database/sql treats a driver's ErrSkip. It
+	// must yield every record that does. A missing collection yields
+	// nothing. An error is yielded once, as the last item. When the caller
+	// stops early, List releases its cursor before returning.
+	List(ctx context.Context, coll string, q Query) iter.Seq2[Item, error]
 }
 
-// Query selects records for Lister.List.
+// Indexer is implemented by backends that can index the value at a path,
+// so that Query.OrderBy on it with a Limit, and conditions on it, use the
+// index instead of reading the whole collection.
+type Indexer interface {
+	// Index creates, if it does not exist yet, an index on the value at
+	// path for the records of coll (or of every collection, where the
+	// database keeps them in one table). It is idempotent and safe to call
+	// from several processes at once.
+	Index(ctx context.Context, coll string, path []string) error
+}
+
+// Query selects and orders records for Lister.List.
 type Query struct {
-	// Where holds conditions that must all hold.
+	// Where holds conditions that must all hold. An adapter pushes down
+	// what it can express and may ignore the rest.
 	Where []Cond
-	// Limit caps the number of items; 0 means no limit.
-	Limit int
-	// Desc lists in descending id order: newest first for generated ids.
+	// OrderBy, when not nil, orders records by the value at this path (see
+	// Less); nil orders them by id. Ties are broken by id, in the same
+	// direction.
+	OrderBy []string
+	// Desc reverses the order: by id, newest first for generated ids; by
+	// OrderBy, greatest value first (records without a comparable value
+	// still come last).
 	Desc bool
-	// After, when not empty, keeps only the ids that come after it in the
-	// listing order (greater ids, or smaller ones with Desc). Passing the
-	// last id of one page gives the next page.
+	// After, when not empty, keeps only the ids that come after it in id
+	// order (greater ids, or smaller ones with Desc). Passing the last id of
+	// one page gives the next page. Package record sets it only when
+	// OrderBy is nil.
 	After string
+	// Limit, when positive, says that the caller stops after Limit records
+	// that satisfy Where. An adapter whose every condition is pushed down
+	// exactly may stop there; one that yields a superset must not.
+	Limit int
+	// Fields, when not nil, are the paths the caller will read: an adapter
+	// may return documents that hold only these (and Where's and OrderBy's
+	// paths, which package record always includes). A path that is absent
+	// from a document is simply absent. Nil means the whole document.
+	Fields [][]string
 }
 
 // Follows reports whether id comes after q.After in q's listing order.
@@ -128,7 +159,11 @@ type SeriesStore interface {
 	// its cost is O(len(pts)). The record need not exist yet in the
 	// backend's view of series, but Delete and Drop remove its points.
 	AppendSeries(ctx context.Context, coll, id, name string, pts []Point) error
-	// ReadSeries returns every point of that metric in append order, or an
-	// empty slice when there is none.
-	ReadSeries(ctx context.Context, coll, id, name string) ([]Point, error)
+	// ReadSeries yields every point of that metric in append order, in
+	// batches of the adapter's choosing (at most a few thousand points
+	// each, so memory stays that of one batch however long the series),
+	// and nothing when there is none. The caller owns each slice. An error
+	// is yielded once, as the last item; when the caller stops early the
+	// cursor is released.
+	ReadSeries(ctx context.Context, coll, id, name string) iter.Seq2[[]Point, error]
 }

@@ -96,7 +96,7 @@ func (s *suite) testConcurrency(t *testing.T) {
 			if err != nil || len(w) != writes {
 				t.Fatalf("worker %d: %d of %d disjoint Sets survived (%v)", p, len(w), writes, err)
 			}
-			ser, err := snap.Series(t.Context(), fmt.Sprintf("loss_p%d", p))
+			ser, err := snap.LoadSeries(t.Context(), fmt.Sprintf("loss_p%d", p))
 			if err != nil || len(ser.Values) != writes {
 				t.Fatalf("worker %d: %d of %d points survived (%v)", p, len(ser.Values), writes, err)
 			}

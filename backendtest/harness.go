@@ -1,17 +1,28 @@
 package backendtest
 
-import "testing"
+import (
+	"context"
+	"testing"
 
-// Harness describes the backend under test to RunConformanceTests.
+	"github.com/recordlab/go-record/backend"
+)
+
+// Harness describes the backend under test to RunConformanceTests and
+// RunBenchmarks.
 type Harness struct {
-	// NewDSN returns a DSN naming a fresh, empty store that no other
-	// subtest uses (a temporary SQLite file, a PostgreSQL table of its
-	// own via x-table, a MongoDB database of its own). Required. The
-	// adapter must be registered (imported) by the test. NewDSN is called
-	// lazily, once per subtest that needs a store, so expensive set-up
-	// (a container) belongs behind a sync.Once inside it. Cleanup of what
-	// it creates belongs in t.Cleanup.
-	NewDSN func(t *testing.T) string
+	// New opens a fresh, empty Backend that no other subtest or benchmark
+	// sees (a temporary SQLite file, a PostgreSQL table of its own, a
+	// MongoDB database of its own). Required. The suite closes it, through
+	// a record.Store or directly; cleanup of what New creates belongs in
+	// t.Cleanup. Expensive set-up (starting a server) belongs behind a
+	// sync.Once inside it.
+	New func(t testing.TB) backend.Backend
+
+	// NewDSN returns a DSN naming a fresh, empty store, for the subtests
+	// that reopen a store or re-execute the test binary. The adapter must
+	// be registered (imported) by the test. Required unless Reopen and
+	// MultiProcess are declared unsupported.
+	NewDSN func(t testing.TB) string
 
 	// Unsupported declares the features the backend lacks. The value says
 	// why; each skipped subtest prints it. Nothing else is ever skipped.
@@ -21,6 +32,35 @@ type Harness struct {
 	// its own encoding; larger ones must fail with ErrTooLarge and leave the
 	// stored record as it was. 0 means documents of 20 MB round-trip.
 	MaxDocBytes int
+
+	// Raw is the raw-driver baseline that RunBenchmarks runs beside the
+	// library. Without it RunBenchmarks measures only the library.
+	Raw *Raw
+}
+
+// Raw does with the database's own driver, as well as a careful user of
+// that driver would, what the library does in each benchmark, so that the
+// two are measured side by side in the same run. Each function receives
+// the Backend that Harness.New opened, to reach its connection.
+type Raw struct {
+	// Insert stores docs (id -> document) in coll in the library's layout,
+	// as fast as the driver allows (batched, one transaction).
+	Insert func(ctx context.Context, b backend.Backend, coll string, docs map[string]map[string]any) error
+	// ListFields reads the values at fields of every record of coll,
+	// decoded into Go values, and returns how many records it read.
+	ListFields func(ctx context.Context, b backend.Backend, coll string, fields [][]string) (int, error)
+	// Index creates the index a database administrator would create for
+	// TopN on path.
+	Index func(ctx context.Context, b backend.Backend, coll string, path []string) error
+	// TopN returns the ids of the n records of coll with the smallest
+	// numbers at path, smallest first.
+	TopN func(ctx context.Context, b backend.Backend, coll string, path []string, n int) ([]string, error)
+	// AppendPoints stores one batch of points of a metric in the
+	// adapter's series layout.
+	AppendPoints func(ctx context.Context, b backend.Backend, coll, id, name string, pts []backend.Point) error
+	// ReadPoints reads every point of a metric, batch by batch, calling
+	// each with every batch, and returns how many points it read.
+	ReadPoints func(ctx context.Context, b backend.Backend, coll, id, name string, each func([]backend.Point)) (int, error)
 }
 
 // Feature names a capability that a Harness can declare unsupported.

@@ -251,7 +251,7 @@ func (s *suite) testLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		snaps, err := st.List(ctx, coll, cond, record.Limit(1))
+		snaps, err := st.ListAll(ctx, coll, cond, record.Limit(1))
 		if err != nil {
 			t.Fatalf("List: %v", err)
 		}

@@ -45,7 +45,7 @@ func (s *suite) testReopen(t *testing.T) {
 		if diff := Diff(before.Doc(), after.Doc()); diff != "" {
 			t.Fatalf("record after reopen (-before +after):\n%s", diff)
 		}
-		ser, err := after.Series(t.Context(), "loss")
+		ser, err := after.LoadSeries(t.Context(), "loss")
 		if err != nil || len(ser.Values) != 1 || !math.IsNaN(ser.Values[0]) || ser.Steps[0] != 3 {
 			t.Fatalf("series after reopen = %+v, %v", ser, err)
 		}

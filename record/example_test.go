@@ -42,7 +42,7 @@ func Example() {
 	lr, _ := snap.Float64("lr")
 	losses, _ := snap.Float64s("models.model_0.losses")
 	best, _ := snap.Float64("metrics.loss.min")
-	series, _ := snap.Series(ctx, "loss")
+	series, _ := snap.LoadSeries(ctx, "loss")
 	fmt.Println(snap.Status(), epochs, lr, losses, best, series.Steps)
 	// Output: completed 3 0.01 [0.9 0.5 0.3] 0.3 [0 1 2]
 }
@@ -57,7 +57,7 @@ func ExampleParseCond() {
 		_ = rec.Close(ctx, nil)
 	}
 	cond, _ := record.ParseCond("lr<0.05")
-	runs, _ := store.List(ctx, "sweep", cond)
+	runs, _ := store.ListAll(ctx, "sweep", cond)
 	for _, r := range runs {
 		fmt.Println(r.ID())
 	}
@@ -87,8 +87,8 @@ func ExampleNewestFirst() {
 		_ = rec.Close(ctx, nil)
 	}
 	// The two newest runs, then the page after them.
-	page, _ := store.List(ctx, "runs", record.NewestFirst(), record.Limit(2))
-	next, _ := store.List(ctx, "runs", record.NewestFirst(), record.Limit(2), record.After(page[1].ID()))
+	page, _ := store.ListAll(ctx, "runs", record.NewestFirst(), record.Limit(2))
+	next, _ := store.ListAll(ctx, "runs", record.NewestFirst(), record.Limit(2), record.After(page[1].ID()))
 	for _, r := range append(page, next...) {
 		fmt.Println(r.ID())
 	}

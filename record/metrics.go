@@ -212,6 +212,22 @@ func fallbackOps(name string, pts []backend.Point, sum *summary) []backend.Op {
 	}
 }
 
+// fallbackPoints reads the points that fallbackOps stored in doc.
+func fallbackPoints(doc map[string]any, name string) []backend.Point {
+	m, _ := backend.Lookup(doc, []string{"series", name})
+	sm, _ := m.(map[string]any)
+	steps, _ := sm["steps"].([]any)
+	values, _ := sm["values"].([]any)
+	times, _ := sm["times"].([]any)
+	n := min(len(steps), len(values), len(times))
+	pts := make([]backend.Point, n)
+	for i := range n {
+		t, _ := times[i].(time.Time)
+		pts[i] = backend.Point{Step: asInt(steps[i]), Value: asFloat(values[i]), Time: t}
+	}
+	return pts
+}
+
 // summary is the per-metric digest kept at metrics.<name>.
 type summary struct {
 	Count    int64

@@ -14,7 +14,8 @@ type ListOption func(*listQuery)
 
 type listQuery struct {
 	backend.Query
-	err error
+	fields [][]string // Fields; nil means the whole document
+	err    error
 }
 
 // Where keeps records whose value at path compares with value: cmp is one
@@ -43,8 +44,48 @@ func Limit(n int) ListOption {
 
 // NewestFirst lists records in descending id order: newest first, since
 // generated ids are time-ordered. With Limit(n) it gives the n newest.
+// With OrderBy it reverses that order instead.
 func NewestFirst() ListOption {
 	return func(q *listQuery) { q.Desc = true }
+}
+
+// OrderBy lists records by their value at path, smallest first, or
+// greatest first when desc is set; records with equal values come in id
+// order (reversed with desc). Numbers compare numerically and come first,
+// then strings (byte-wise), then times; records where the path is
+// missing or holds anything else (null, a bool, NaN, an object) come
+// last in either direction. With Limit(n) and an index on path (see
+// Store.Index) the backend reads only n records.
+func OrderBy(path string, desc bool) ListOption {
+	return func(q *listQuery) {
+		keys, err := ParsePath(path)
+		if err != nil && q.err == nil {
+			q.err = err
+		}
+		q.OrderBy, q.Desc = keys, desc
+	}
+}
+
+// Fields restricts the snapshots List yields to the values at the given
+// dotted paths (those a record lacks are absent), so that listing many
+// records does not ship and decode what the caller never reads, such as
+// the host facts. "id" and "collection" are stored fields like any other.
+func Fields(paths ...string) ListOption {
+	return func(q *listQuery) {
+		if q.fields == nil {
+			q.fields = [][]string{}
+		}
+		for _, p := range paths {
+			keys, err := ParsePath(p)
+			if err != nil {
+				if q.err == nil {
+					q.err = err
+				}
+				continue
+			}
+			q.fields = append(q.fields, keys)
+		}
+	}
 }
 
 // After keeps only the records listed after the record id: pass the last

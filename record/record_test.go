@@ -158,7 +158,7 @@ func TestFlushErrorReportedAndRetried(t *testing.T) {
 		t.Fatalf("Close after recovery: %v", err)
 	}
 	snap, _ := st.Get(ctx, "c", rec.ID())
-	ser, err := snap.Series(ctx, "loss")
+	ser, err := snap.LoadSeries(ctx, "loss")
 	if err != nil || len(ser.Steps) != 11 {
 		t.Fatalf("series after recovery has %d points (%v), want 11", len(ser.Steps), err)
 	}
@@ -222,7 +222,7 @@ func TestSeriesFallback(t *testing.T) {
 		t.Fatal(err)
 	}
 	snap, _ := st.Get(ctx, "c", rec.ID())
-	ser, err := snap.Series(ctx, "loss")
+	ser, err := snap.LoadSeries(ctx, "loss")
 	if err != nil || len(ser.Values) != 5 || !math.IsInf(ser.Values[0], 1) {
 		t.Fatalf("fallback series = %+v, %v", ser, err)
 	}
@@ -268,7 +268,7 @@ func TestSystemMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	snap, _ := st.Get(ctx, "c", rec.ID())
-	ser, err := snap.Series(ctx, "system/cpu/percent")
+	ser, err := snap.LoadSeries(ctx, "system/cpu/percent")
 	if err != nil || len(ser.Values) < 2 {
 		t.Fatalf("system/cpu/percent has %d samples (%v), want at least 2; metrics: %v", len(ser.Values), err, snap.MetricNames())
 	}
@@ -281,7 +281,7 @@ func TestSystemMetrics(t *testing.T) {
 	n := len(ser.Values)
 	time.Sleep(60 * time.Millisecond)
 	snap, _ = st.Get(ctx, "c", rec.ID())
-	if ser, _ := snap.Series(ctx, "system/cpu/percent"); len(ser.Values) != n {
+	if ser, _ := snap.LoadSeries(ctx, "system/cpu/percent"); len(ser.Values) != n {
 		t.Fatalf("sampling went on after Close: %d -> %d samples", n, len(ser.Values))
 	}
 }

@@ -3,6 +3,7 @@ package record
 import (
 	"context"
 	"fmt"
+	"iter"
 	"math"
 	"slices"
 	"time"
@@ -205,6 +206,10 @@ func UnmarshalDoc(data []byte) (map[string]any, error) {
 	return doc, nil
 }
 
+// Point is one value of a metric series: the step it was logged at, the
+// value, and the time of the Log call (UTC, millisecond precision).
+type Point = backend.Point
+
 // Series is the points of one metric, in the order they were logged.
 type Series struct {
 	Name   string
@@ -213,41 +218,51 @@ type Series struct {
 	Times  []time.Time
 }
 
-// Series reads every point of the named metric.
-func (s *Snapshot) Series(ctx context.Context, name string) (Series, error) {
-	if err := validMetric(name); err != nil {
-		return Series{}, err
-	}
-	out := Series{Name: name}
-	if ss, ok := s.store.b.(backend.SeriesStore); ok {
+// Series yields the points of the named metric in the order they were
+// logged, in batches, so that reading a series of any length holds one
+// batch in memory. The caller owns each batch. An error is yielded once,
+// last. LoadSeries collects the whole series.
+func (s *Snapshot) Series(ctx context.Context, name string) iter.Seq2[[]Point, error] {
+	return func(yield func([]Point, error) bool) {
+		if err := validMetric(name); err != nil {
+			yield(nil, err)
+			return
+		}
 		if err := s.store.check(ctx); err != nil {
-			return out, err
+			yield(nil, err)
+			return
 		}
-		pts, err := ss.ReadSeries(ctx, s.coll, s.id, name)
-		if err != nil {
-			return out, err
+		ss, ok := s.store.b.(backend.SeriesStore)
+		if !ok {
+			if pts := fallbackPoints(s.doc, name); len(pts) > 0 {
+				yield(pts, nil)
+			}
+			return
 		}
-		out.Steps = make([]int64, len(pts))
-		out.Values = make([]float64, len(pts))
-		out.Times = make([]time.Time, len(pts))
-		for i, p := range pts {
-			out.Steps[i], out.Values[i], out.Times[i] = p.Step, p.Value, p.Time
+		for pts, err := range ss.ReadSeries(ctx, s.coll, s.id, name) {
+			if err != nil {
+				yield(nil, fmt.Errorf("record: read series %s of %s/%s: %w", name, s.coll, s.id, err))
+				return
+			}
+			if len(pts) > 0 && !yield(pts, nil) {
+				return
+			}
 		}
-		return out, nil
 	}
-	m, _ := backend.Lookup(s.doc, []string{"series", name})
-	sm, _ := m.(map[string]any)
-	steps, _ := sm["steps"].([]any)
-	values, _ := sm["values"].([]any)
-	times, _ := sm["times"].([]any)
-	for i := range steps {
-		out.Steps = append(out.Steps, asInt(steps[i]))
-		if i < len(values) {
-			out.Values = append(out.Values, asFloat(values[i]))
+}
+
+// LoadSeries reads every point of the named metric into memory; Series
+// streams them instead.
+func (s *Snapshot) LoadSeries(ctx context.Context, name string) (Series, error) {
+	out := Series{Name: name}
+	for pts, err := range s.Series(ctx, name) {
+		if err != nil {
+			return Series{Name: name}, err
 		}
-		if i < len(times) {
-			t, _ := times[i].(time.Time)
-			out.Times = append(out.Times, t)
+		for _, p := range pts {
+			out.Steps = append(out.Steps, p.Step)
+			out.Values = append(out.Values, p.Value)
+			out.Times = append(out.Times, p.Time)
 		}
 	}
 	return out, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -51,8 +52,27 @@ func NewStore(b backend.Backend) *Store {
 	return &Store{b: b, open: map[*Record]struct{}{}}
 }
 
-// Backend returns the backend under the store, for its optional interfaces.
-func (s *Store) Backend() backend.Backend { return s.b }
+// As sets target, which must be a non-nil pointer, to the backend under
+// the store (or to one of its optional interfaces) when the backend's type
+// is assignable to what target points to, and reports whether it did, in
+// the manner of errors.As and gocloud's As. It is the escape hatch to an
+// adapter's own API, for example *postgres.Backend's Pool:
+//
+//	var pg *postgres.Backend
+//	if store.As(&pg) { pool := pg.Pool() ... }
+func (s *Store) As(target any) bool {
+	v := reflect.ValueOf(target)
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		return false
+	}
+	e := v.Elem()
+	bv := reflect.ValueOf(s.b)
+	if !bv.Type().AssignableTo(e.Type()) {
+		return false
+	}
+	e.Set(bv)
+	return true
+}
 
 // Close flushes the metrics of every record still open in this process
 // (without sealing them), then closes the backend. Later calls on the Store
@@ -177,42 +197,12 @@ func (s *Store) Collections(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
-// List returns snapshots of the records of coll that satisfy every
-// condition, oldest first (by id) unless NewestFirst is given. Conditions
-// come from Where or ParseCond; Limit and After page through a large
-// collection.
-func (s *Store) List(ctx context.Context, coll string, opts ...ListOption) ([]*Snapshot, error) {
-	if err := s.check(ctx); err != nil {
-		return nil, err
-	}
-	if err := ValidCollection(coll); err != nil {
-		return nil, err
-	}
-	var q listQuery
-	for _, o := range opts {
-		o(&q)
-	}
-	if q.err != nil {
-		return nil, q.err
-	}
-	l, ok := s.b.(backend.Lister)
-	if !ok {
-		return nil, fmt.Errorf("record: list: %w", ErrUnsupported)
-	}
-	items, err := l.List(ctx, coll, q.Query)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*Snapshot, len(items))
-	for i, it := range items {
-		out[i] = newSnapshot(s, coll, it.ID, it.Doc)
-	}
-	return out, nil
-}
-
 func validRef(coll, id string) error {
 	if err := ValidCollection(coll); err != nil {
 		return err
 	}
 	return ValidID(id)
 }
+
+// Backend_ is TEMPORARY while the CLI moves onto record's own API.
+func (s *Store) Backend_() backend.Backend { return s.b }

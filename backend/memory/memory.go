@@ -21,6 +21,7 @@ package memory
 import (
 	"context"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"sync"
@@ -230,33 +231,40 @@ func (b *Backend) Collections(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
-// List implements backend.Lister.
-func (b *Backend) List(ctx context.Context, coll string, q backend.Query) ([]backend.Item, error) {
-	if err := b.enter(ctx, "list"); err != nil {
-		return nil, err
-	}
-	b.d.mu.RLock()
-	defer b.d.mu.RUnlock()
-	c := b.d.colls[coll]
-	ids := make([]string, 0, len(c))
-	for id := range c {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	if q.Desc {
-		slices.Reverse(ids)
-	}
-	items := []backend.Item{}
-	for _, id := range ids {
-		if !q.Follows(id) || !backend.Match(c[id], q.Where) {
-			continue
+// List implements backend.Lister. It applies every condition exactly, so
+// it stops at q.Limit.
+func (b *Backend) List(ctx context.Context, coll string, q backend.Query) iter.Seq2[backend.Item, error] {
+	return func(yield func(backend.Item, error) bool) {
+		if err := b.enter(ctx, "list"); err != nil {
+			yield(backend.Item{}, err)
+			return
 		}
-		items = append(items, backend.Item{ID: id, Doc: docops.CopyDoc(c[id])})
-		if q.Limit > 0 && len(items) == q.Limit {
-			break
+		b.d.mu.RLock()
+		items := []backend.Item{}
+		for id, doc := range b.d.colls[coll] {
+			if q.Follows(id) && backend.Match(doc, q.Where) {
+				items = append(items, backend.Item{ID: id, Doc: doc})
+			}
+		}
+		slices.SortFunc(items, func(x, y backend.Item) int {
+			if backend.Less(q, x, y) {
+				return -1
+			}
+			return 1
+		})
+		if q.Limit > 0 && len(items) > q.Limit {
+			items = items[:q.Limit]
+		}
+		for i := range items {
+			items[i].Doc = docops.CopyDoc(items[i].Doc)
+		}
+		b.d.mu.RUnlock()
+		for _, it := range items {
+			if !yield(it, nil) {
+				return
+			}
 		}
 	}
-	return items, nil
 }
 
 // Ping implements backend.Pinger.
@@ -274,15 +282,30 @@ func (b *Backend) AppendSeries(ctx context.Context, coll, id, name string, pts [
 	return nil
 }
 
-// ReadSeries implements backend.SeriesStore.
-func (b *Backend) ReadSeries(ctx context.Context, coll, id, name string) ([]backend.Point, error) {
-	if err := b.enter(ctx, "read-series"); err != nil {
-		return nil, err
+// ReadSeries implements backend.SeriesStore, in batches of readBatch points.
+func (b *Backend) ReadSeries(ctx context.Context, coll, id, name string) iter.Seq2[[]backend.Point, error] {
+	return func(yield func([]backend.Point, error) bool) {
+		if err := b.enter(ctx, "read-series"); err != nil {
+			yield(nil, err)
+			return
+		}
+		for i := 0; ; i += readBatch {
+			b.d.mu.RLock()
+			all := b.d.series[seriesKey{coll, id, name}]
+			var batch []backend.Point
+			if i < len(all) {
+				batch = slices.Clone(all[i:min(i+readBatch, len(all))])
+			}
+			b.d.mu.RUnlock()
+			if len(batch) == 0 || !yield(batch, nil) {
+				return
+			}
+		}
 	}
-	b.d.mu.RLock()
-	defer b.d.mu.RUnlock()
-	return append([]backend.Point{}, b.d.series[seriesKey{coll, id, name}]...), nil
 }
+
+// readBatch is the number of points ReadSeries yields at a time.
+const readBatch = 4096
 
 // Close implements backend.Backend. A named store keeps its data.
 func (b *Backend) Close() error {

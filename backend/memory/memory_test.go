@@ -13,7 +13,7 @@ var stores atomic.Int64
 
 func TestConformance(t *testing.T) {
 	backendtest.RunConformanceTests(t, backendtest.Harness{
-		NewDSN: func(t *testing.T) string {
+		NewDSN: func(t testing.TB) string {
 			return fmt.Sprintf("mem://conformance-%d", stores.Add(1))
 		},
 		Unsupported: map[backendtest.Feature]string{

@@ -170,7 +170,7 @@ func TestMain(m *testing.M) {
 
 func TestConformance(t *testing.T) {
 	h := backendtest.Harness{
-		NewDSN:      func(t *testing.T) string { return newDatabase(t) },
+		NewDSN:      func(t testing.TB) string { return newDatabase(t) },
 		MaxDocBytes: 16 << 20,
 	}
 	serverDSN(t)

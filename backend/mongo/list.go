@@ -50,7 +50,7 @@ func (b *Backend) Collections(ctx context.Context) ([]string, error) {
 // that MongoDB evaluates as backend.Match does (or on a superset of what it
 // matches) go to the server; every document is then checked with
 // backend.Match, so the answer is exactly Match's.
-func (b *Backend) List(ctx context.Context, coll string, q backend.Query) ([]backend.Item, error) {
+func (b *Backend) listSlice(ctx context.Context, coll string, q backend.Query) ([]backend.Item, error) {
 	if err := b.ready("list"); err != nil {
 		return nil, err
 	}

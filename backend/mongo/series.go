@@ -113,7 +113,7 @@ func (b *Backend) series(ctx context.Context, coll string) (*mongo.Collection, e
 }
 
 // ReadSeries returns the points of a metric in append order.
-func (b *Backend) ReadSeries(ctx context.Context, coll, id, name string) ([]backend.Point, error) {
+func (b *Backend) readSlice(ctx context.Context, coll, id, name string) ([]backend.Point, error) {
 	if err := b.ready("read series"); err != nil {
 		return nil, err
 	}

@@ -42,7 +42,7 @@ func (b *Backend) Collections(ctx context.Context) ([]string, error) {
 // condition that compares a path with a string for equality (Eq with a
 // string without NUL) is evaluated by the server; every condition is then
 // checked with backend.Match, whose answer is the definition.
-func (b *Backend) List(ctx context.Context, coll string, q backend.Query) ([]backend.Item, error) {
+func (b *Backend) listSlice(ctx context.Context, coll string, q backend.Query) ([]backend.Item, error) {
 	if err := b.checkOpen("list"); err != nil {
 		return nil, err
 	}

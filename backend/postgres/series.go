@@ -54,7 +54,7 @@ func columns(pts []backend.Point) (steps []int64, vals []float64, times []time.T
 }
 
 // ReadSeries returns every point of one metric in append order.
-func (b *Backend) ReadSeries(ctx context.Context, coll, id, name string) ([]backend.Point, error) {
+func (b *Backend) readSlice(ctx context.Context, coll, id, name string) ([]backend.Point, error) {
 	if err := b.checkOpen("read series"); err != nil {
 		return nil, err
 	}

@@ -11,7 +11,7 @@ import (
 
 func TestConformance(t *testing.T) {
 	backendtest.RunConformanceTests(t, backendtest.Harness{
-		NewDSN: func(t *testing.T) string {
+		NewDSN: func(t testing.TB) string {
 			return "sqlite://" + filepath.Join(t.TempDir(), "records.db")
 		},
 	})

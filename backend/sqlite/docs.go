@@ -165,7 +165,7 @@ func (b *Backend) Collections(ctx context.Context) ([]string, error) {
 // List returns the records of coll matching q, by id ascending. Simple
 // conditions become json_extract predicates that select a superset of the
 // matches; backend.Match then decides, so the answer is Match's.
-func (b *Backend) List(ctx context.Context, coll string, q backend.Query) ([]backend.Item, error) {
+func (b *Backend) listSlice(ctx context.Context, coll string, q backend.Query) ([]backend.Item, error) {
 	if err := b.check(ctx); err != nil {
 		return nil, b.wrap(ctx, err, "list %s", coll)
 	}

@@ -63,7 +63,7 @@ func fill(args []any, sid, seq int64, pts []backend.Point) {
 
 // ReadSeries returns every point of the series in append order, or an
 // empty slice.
-func (b *Backend) ReadSeries(ctx context.Context, coll, id, name string) ([]backend.Point, error) {
+func (b *Backend) readSlice(ctx context.Context, coll, id, name string) ([]backend.Point, error) {
 	if err := b.check(ctx); err != nil {
 		return nil, b.wrap(ctx, err, "read series %s/%s %s", coll, id, name)
 	}

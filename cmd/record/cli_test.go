@@ -232,10 +232,10 @@ func TestImportResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Backend().Insert(t.Context(), coll, id, doc); err != nil {
+	if err := s.Backend_().Insert(t.Context(), coll, id, doc); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Backend().(backend.SeriesStore).AppendSeries(t.Context(), coll, id, "loss", ser["loss"][:5]); err != nil {
+	if err := s.Backend_().(backend.SeriesStore).AppendSeries(t.Context(), coll, id, "loss", ser["loss"][:5]); err != nil {
 		t.Fatal(err)
 	}
 	if _, errOut, code := cli(t, lines, "--dsn", dst, "import", coll); code != 0 {
@@ -262,7 +262,7 @@ func TestCopy(t *testing.T) {
 					t.Fatalf("copy: exit %d, stdout %q, stderr %q", code, out, errOut)
 				}
 			}
-			want, err := s.List(t.Context(), coll)
+			want, err := s.ListAll(t.Context(), coll)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -275,11 +275,11 @@ func TestCopy(t *testing.T) {
 					t.Errorf("%s differs after copy:\n%s", w.ID(), diff)
 				}
 				for _, name := range w.MetricNames() {
-					ws, err := w.Series(t.Context(), name)
+					ws, err := w.LoadSeries(t.Context(), name)
 					if err != nil {
 						t.Fatal(err)
 					}
-					gs, err := g.Series(t.Context(), name)
+					gs, err := g.LoadSeries(t.Context(), name)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -405,7 +405,7 @@ func TestRmDrop(t *testing.T) {
 	if got := ok(t, "--dsn", dsn, "ls", coll, "--json"); strings.Count(got, "\n") != 1 {
 		t.Fatalf("after rm: %d records, want 1", strings.Count(got, "\n"))
 	}
-	if sr, err := s.Backend().(backend.SeriesStore).ReadSeries(t.Context(), coll, "run-a", "loss"); err != nil || len(sr) != 0 {
+	for sr, err := range s.Backend_().(backend.SeriesStore).ReadSeries(t.Context(), coll, "run-a", "loss") {
 		t.Errorf("series of a removed record: %d points, %v", len(sr), err)
 	}
 

@@ -181,7 +181,7 @@ func seed(t *testing.T, s *record.Store) {
 			}
 			ops = append(ops, backend.Op{Kind: backend.Set, Path: []string{"host"}, Value: h})
 		}
-		if err := s.Backend().Merge(ctx, coll, r.id, ops); err != nil {
+		if err := s.Backend_().Merge(ctx, coll, r.id, ops); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -102,7 +102,7 @@ func runLs(e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	snaps, err := s.List(e.ctx, coll, opts...)
+	snaps, err := s.ListAll(e.ctx, coll, opts...)
 	if err != nil {
 		return err
 	}
@@ -136,7 +136,7 @@ func runLs(e *env, args []string) error {
 
 // mustExist returns a not-found error when coll has no records at all.
 func (e *env) mustExist(s *record.Store, coll, dsn string) error {
-	any1, err := s.List(e.ctx, coll, record.Limit(1))
+	any1, err := s.ListAll(e.ctx, coll, record.Limit(1))
 	if err != nil {
 		return err
 	}

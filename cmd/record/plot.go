@@ -95,7 +95,7 @@ func runPlot(e *env, args []string) error {
 	} else {
 		// The newest records, asked of the store, then oldest first.
 		opts = append(opts, record.NewestFirst(), record.Limit(limit))
-		if snaps, err = s.List(e.ctx, coll, opts...); err != nil {
+		if snaps, err = s.ListAll(e.ctx, coll, opts...); err != nil {
 			return err
 		}
 		slices.Reverse(snaps)

@@ -82,7 +82,7 @@ func runDrop(e *env, args []string) error {
 		return err
 	}
 	if !yes {
-		snaps, err := s.List(e.ctx, coll)
+		snaps, err := s.ListAll(e.ctx, coll)
 		if err != nil {
 			return err
 		}

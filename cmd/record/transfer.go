@@ -53,7 +53,7 @@ func runExport(e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	snaps, err := s.List(e.ctx, coll, opts...)
+	snaps, err := s.ListAll(e.ctx, coll, opts...)
 	if err != nil {
 		return err
 	}
@@ -65,7 +65,7 @@ func runExport(e *env, args []string) error {
 	w := bufio.NewWriterSize(e.stdout, 1<<16)
 	for _, snap := range snaps {
 		doc := snap.Doc()
-		ser, err := readSeries(e, s.Backend(), coll, snap.ID(), doc)
+		ser, err := readSeries(e, s.Backend_(), coll, snap.ID(), doc)
 		if err != nil {
 			return err
 		}
@@ -99,9 +99,12 @@ func readSeries(e *env, b backend.Backend, coll, id string, doc map[string]any) 
 	slices.Sort(names)
 	out := series{}
 	for _, name := range names {
-		pts, err := ss.ReadSeries(e.ctx, coll, id, name)
-		if err != nil {
-			return nil, fmt.Errorf("read series %s of %s/%s: %w", name, coll, id, err)
+		var pts []backend.Point
+		for batch, err := range ss.ReadSeries(e.ctx, coll, id, name) {
+			if err != nil {
+				return nil, fmt.Errorf("read series %s of %s/%s: %w", name, coll, id, err)
+			}
+			pts = append(pts, batch...)
 		}
 		if len(pts) > 0 {
 			out[name] = pts
@@ -257,7 +260,7 @@ func runImport(e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	t := transfer{e: e, dst: s.Backend(), overwrite: overwrite}
+	t := transfer{e: e, dst: s.Backend_(), overwrite: overwrite}
 	bar := e.progress("import "+coll, 0)
 	r := bufio.NewReaderSize(e.stdin, 1<<16)
 	for n := 1; ; n++ {
@@ -353,9 +356,9 @@ func runCopy(e *env, args []string) error {
 			return err
 		}
 	}
-	t := transfer{e: e, dst: dst.Backend(), overwrite: overwrite}
+	t := transfer{e: e, dst: dst.Backend_(), overwrite: overwrite}
 	for _, coll := range colls {
-		snaps, err := src.List(e.ctx, coll)
+		snaps, err := src.ListAll(e.ctx, coll)
 		if err != nil {
 			return err
 		}
@@ -367,7 +370,7 @@ func runCopy(e *env, args []string) error {
 		bar := e.progress("copy "+coll, len(snaps))
 		for _, snap := range snaps {
 			doc := snap.Doc()
-			ser, err := readSeries(e, src.Backend(), coll, snap.ID(), doc)
+			ser, err := readSeries(e, src.Backend_(), coll, snap.ID(), doc)
 			if err != nil {
 				bar.done()
 				return err
@@ -419,11 +422,12 @@ func (t *transfer) put(coll, id string, doc map[string]any, ser series) error {
 	if same(old, doc) {
 		have := series{}
 		for name := range ser {
-			pts, err := ss.ReadSeries(ctx, coll, id, name)
-			if err != nil {
-				return err
+			for batch, err := range ss.ReadSeries(ctx, coll, id, name) {
+				if err != nil {
+					return err
+				}
+				have[name] = append(have[name], batch...)
 			}
-			have[name] = pts
 		}
 		if prefixes(have, ser) {
 			if complete(have, ser) {

@@ -34,7 +34,7 @@ func TestQuickstart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	runs, err := st.List(t.Context(), time.Now().Format("Jan-02-2006"))
+	runs, err := st.ListAll(t.Context(), time.Now().Format("Jan-02-2006"))
 	if err != nil || len(runs) != 1 {
 		t.Fatalf("records in today's collection: %d, %v; want 1", len(runs), err)
 	}
@@ -59,7 +59,7 @@ func TestQuickstart(t *testing.T) {
 		if _, err := snap.Slice("models." + m + ".params.w1"); err != nil {
 			t.Errorf("%s params.w1: %v", m, err)
 		}
-		ser, err := snap.Series(t.Context(), m+"/loss")
+		ser, err := snap.LoadSeries(t.Context(), m+"/loss")
 		if err != nil || len(ser.Values) != 100 {
 			t.Errorf("%s/loss series: %d points, %v", m, len(ser.Values), err)
 		}

@@ -143,7 +143,7 @@ func resolve(ctx context.Context, s *record.Snapshot, path string) ([]source, er
 }
 
 func seriesOf(ctx context.Context, s *record.Snapshot, name string) (source, error) {
-	ser, err := s.Series(ctx, name)
+	ser, err := s.LoadSeries(ctx, name)
 	if err != nil {
 		return source{}, fmt.Errorf("plotting: read series %s of %s/%s: %w", name, s.Collection(), s.ID(), err)
 	}
