@@ -60,7 +60,7 @@ func (s *suite) testBadInput(t *testing.T) {
 			return rec.Update(t.Context(), []int{1, 2})
 		}, ""},
 		{"UpdateBadValueDeep", func(rec *record.Record, t *testing.T) error {
-			return rec.Update(t.Context(), map[string]any{"ok": 1, "m": map[string]any{"f": func() {}}}, "models")
+			return rec.UpdateAt(t.Context(), "models", map[string]any{"ok": 1, "m": map[string]any{"f": func() {}}})
 		}, "models.m.f"},
 		{"AppendToScalar", func(rec *record.Record, t *testing.T) error {
 			return rec.Append(t.Context(), "existing", 1)

@@ -1,6 +1,7 @@
 package backendtest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -156,7 +157,7 @@ func runWorker(t *testing.T, specText string) {
 	if err := rec.Flush(ctx); err != nil {
 		fail("flush", err)
 	}
-	if err := st.Close(); err != nil {
+	if err := st.Close(context.Background()); err != nil {
 		fail("close", err)
 	}
 	os.Exit(0)

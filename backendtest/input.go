@@ -76,7 +76,7 @@ func (s *suite) testInput(t *testing.T) {
 		if err := rec.Update(t.Context(), map[string]float64{"a": 1, "b": 0.5}); err != nil {
 			t.Fatalf("Update: %v", err)
 		}
-		if err := rec.Update(t.Context(), map[int][]string{1: {"x"}}, "ints"); err != nil {
+		if err := rec.UpdateAt(t.Context(), "ints", map[int][]string{1: {"x"}}); err != nil {
 			t.Fatalf("Update: %v", err)
 		}
 		wantFields(t, st, rec, map[string]any{"a": 1.0, "b": 0.5, "ints": map[string]any{"1": []any{"x"}}})
@@ -86,7 +86,7 @@ func (s *suite) testInput(t *testing.T) {
 		rec := s.create(t, st)
 		p := modelParams{LR: 0.1, Epochs: 5, Layers: []int{3, 2}, Skip: "no", Weights: []float32{0.1, 0.2}, embedded: embedded{"sgd"}}
 		p.Inner.Dropout = 0.5
-		if err := rec.Update(t.Context(), &p, "models", "model_0"); err != nil {
+		if err := rec.UpdateAt(t.Context(), "models.model_0", &p); err != nil {
 			t.Fatalf("Update: %v", err)
 		}
 		wantFields(t, st, rec, map[string]any{"models": map[string]any{"model_0": map[string]any{
@@ -98,13 +98,13 @@ func (s *suite) testInput(t *testing.T) {
 		st := s.store(t)
 		rec := s.create(t, st)
 		ctx := t.Context()
-		if err := rec.Update(ctx, map[string]any{"model_0": map[string]any{"label": "a"}}, "models"); err != nil {
+		if err := rec.UpdateAt(ctx, "models", map[string]any{"model_0": map[string]any{"label": "a"}}); err != nil {
 			t.Fatal(err)
 		}
-		if err := rec.Update(ctx, map[string]any{"model_1": map[string]any{"label": "b"}}, "models"); err != nil {
+		if err := rec.UpdateAt(ctx, "models", map[string]any{"model_1": map[string]any{"label": "b"}}); err != nil {
 			t.Fatal(err)
 		}
-		if err := rec.Update(ctx, map[string]any{"model_0": map[string]any{"color": []float64{1, 0, 0}}}, "models"); err != nil {
+		if err := rec.UpdateAt(ctx, "models", map[string]any{"model_0": map[string]any{"color": []float64{1, 0, 0}}}); err != nil {
 			t.Fatal(err)
 		}
 		wantFields(t, st, rec, map[string]any{"models": map[string]any{
@@ -160,7 +160,7 @@ func (s *suite) testInput(t *testing.T) {
 		if err := os.WriteFile(p, []byte(`{"lr": 1.0, "epochs": 10, "big": 9223372036854775807, "tags": ["a", null], "o": {"x": 1e-3}}`), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := rec.Update(t.Context(), record.JSONFile(p), "params"); err != nil {
+		if err := rec.UpdateAt(t.Context(), "params", record.JSONFile(p)); err != nil {
 			t.Fatalf("Update(JSONFile): %v", err)
 		}
 		wantFields(t, st, rec, map[string]any{"params": map[string]any{

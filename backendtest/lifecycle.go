@@ -32,14 +32,14 @@ func (s *suite) testLifecycle(t *testing.T) {
 			t.Errorf("seed = %d, %v; want 42", seed, err)
 		}
 		for _, p := range []string{"host.hostname", "host.os", "host.arch", "build.go_version"} {
-			if v, err := snap.String(p); err != nil || v == "" {
+			if v, err := snap.Text(p); err != nil || v == "" {
 				t.Errorf("%s = %q, %v; want the host fact", p, v, err)
 			}
 		}
 		if n, err := snap.Int64("host.num_cpu"); err != nil || n < 1 {
 			t.Errorf("host.num_cpu = %d, %v", n, err)
 		}
-		if id, _ := snap.String("id"); id != rec.ID() {
+		if id, _ := snap.Text("id"); id != rec.ID() {
 			t.Errorf("id field = %q, want %q", id, rec.ID())
 		}
 	})
@@ -91,7 +91,7 @@ func (s *suite) testLifecycle(t *testing.T) {
 		if snap.Status() != record.StatusFailed {
 			t.Errorf("status = %q, want failed", snap.Status())
 		}
-		if msg, _ := snap.String("error"); msg != "loss diverged: NaN at step 7" {
+		if msg, _ := snap.Text("error"); msg != "loss diverged: NaN at step 7" {
 			t.Errorf("error = %q", msg)
 		}
 	})
@@ -168,7 +168,7 @@ func (s *suite) testLifecycle(t *testing.T) {
 		ctx := t.Context()
 		rec := s.create(t, st)
 		rec.Log(1, record.Metrics{"loss": 0.5})
-		if err := st.Close(); err != nil {
+		if err := st.Close(context.Background()); err != nil {
 			t.Fatalf("Store.Close: %v", err)
 		}
 		_, err := st.Create(ctx, coll)
@@ -189,11 +189,11 @@ func (s *suite) testLifecycle(t *testing.T) {
 		for i := range 10 {
 			rec.Log(int64(i), record.Metrics{"loss": float64(i)})
 		}
-		if err := st.Close(); err != nil {
+		if err := st.Close(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		st2 := record.NewStore(openDSN(t, dsn))
-		defer st2.Close()
+		defer st2.Close(context.Background())
 		snap, err := st2.Get(t.Context(), coll, rec.ID())
 		if err != nil {
 			t.Fatal(err)
@@ -247,7 +247,7 @@ func (s *suite) testLifecycle(t *testing.T) {
 			}
 			ids = append(ids, rec.ID())
 		}
-		cond, err := record.ParseCond("lr>=0.2")
+		cond, err := record.WhereText("lr>=0.2"), error(nil)
 		if err != nil {
 			t.Fatal(err)
 		}

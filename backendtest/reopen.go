@@ -1,6 +1,7 @@
 package backendtest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -32,7 +33,7 @@ func (s *suite) testReopen(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := st.Close(); err != nil {
+		if err := st.Close(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		b2 := openDSN(t, dsn)
@@ -83,7 +84,7 @@ func (s *suite) testSize(t *testing.T) {
 		for i := range 5000 {
 			m[fmt.Sprintf("p%04d", i)] = float64(i) / 3
 		}
-		if err := rec.Update(t.Context(), m, "params"); err != nil {
+		if err := rec.UpdateAt(t.Context(), "params", m); err != nil {
 			t.Fatalf("Update of 5000 fields: %v", err)
 		}
 		got := userFields(t, st, rec.Collection(), rec.ID())["params"].(map[string]any)

@@ -87,7 +87,7 @@ func (s *suite) backend(t *testing.T) backend.Backend {
 func (s *suite) store(t *testing.T) *record.Store {
 	t.Helper()
 	st := record.NewStore(s.backend(t))
-	t.Cleanup(func() { st.Close() })
+	t.Cleanup(func() { st.Close(context.Background()) })
 	return st
 }
 

@@ -1,6 +1,7 @@
 package record_test
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -23,7 +24,7 @@ func BenchmarkLog(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer st.Close()
+			defer st.Close(context.Background())
 			rec, err := st.Create(b.Context(), "bench", record.WithoutHost())
 			if err != nil {
 				b.Fatal(err)
@@ -79,7 +80,7 @@ func BenchmarkIngest(b *testing.B) {
 					b.StopTimer()
 					b.ReportMetric(float64(n)/el.Seconds(), "points/s")
 					b.ReportMetric(float64(el.Nanoseconds())/float64(n), "ns/point")
-					st.Close()
+					st.Close(context.Background())
 					b.StartTimer()
 				}
 			})
@@ -98,7 +99,7 @@ func BenchmarkMerge(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer st.Close()
+			defer st.Close(context.Background())
 			rec, err := st.Create(b.Context(), "bench")
 			if err != nil {
 				b.Fatal(err)

@@ -6,7 +6,7 @@
 //	store, err := record.Open(ctx, "")          // $RECORD_DSN, else sqlite://records.db
 //	rec, err := store.Create(ctx, "Nov-25-2026", record.WithSeed(42))
 //	err = rec.Update(ctx, flag.CommandLine)      // every flag, typed, at the top level
-//	err = rec.Update(ctx, models, "models")      // each model under models.<name>
+//	err = rec.UpdateAt(ctx, "models", models)      // each model under models.<name>
 //	rec.Log(step, record.Metrics{"loss": 0.73})  // buffered; never waits on I/O
 //	err = rec.Close(ctx, runErr)                 // flush, status, end time, seal
 //	snap, err := store.Get(ctx, "Nov-25-2026", rec.ID())

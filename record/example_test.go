@@ -15,7 +15,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	defer store.Close()
+	defer store.Close(context.Background())
 
 	rec, err := store.Create(ctx, "Nov-25-2026", record.WithSeed(42))
 	if err != nil {
@@ -47,17 +47,16 @@ func Example() {
 	// Output: completed 3 0.01 [0.9 0.5 0.3] 0.3 [0 1 2]
 }
 
-func ExampleParseCond() {
+func ExampleWhereText() {
 	ctx := context.Background()
 	store, _ := record.Open(ctx, "mem://")
-	defer store.Close()
+	defer store.Close(context.Background())
 	for i, lr := range []float64{0.1, 0.01, 0.001} {
 		rec, _ := store.Create(ctx, "sweep", record.WithID(fmt.Sprintf("run-%d", i)), record.WithoutHost())
 		_ = rec.Set(ctx, "lr", lr)
 		_ = rec.Close(ctx, nil)
 	}
-	cond, _ := record.ParseCond("lr<0.05")
-	runs, _ := store.ListAll(ctx, "sweep", cond)
+	runs, _ := store.ListAll(ctx, "sweep", record.WhereText("lr<0.05"))
 	for _, r := range runs {
 		fmt.Println(r.ID())
 	}
@@ -81,7 +80,7 @@ func ExampleNormalize() {
 func ExampleNewestFirst() {
 	ctx := context.Background()
 	store, _ := record.Open(ctx, "mem://")
-	defer store.Close()
+	defer store.Close(context.Background())
 	for i := range 5 {
 		rec, _ := store.Create(ctx, "runs", record.WithID(fmt.Sprintf("run-%d", i)), record.WithoutHost())
 		_ = rec.Close(ctx, nil)

@@ -12,6 +12,15 @@ import (
 // A ListOption narrows Store.List.
 type ListOption func(*listQuery)
 
+// Err reports the error that List would report for this option alone (a
+// bad path, comparison or value), so that a program can check options
+// where it builds them, for example to reject a command-line flag early.
+func (o ListOption) Err() error {
+	var q listQuery
+	o(&q)
+	return q.err
+}
+
 type listQuery struct {
 	backend.Query
 	fields [][]string // Fields; nil means the whole document
@@ -99,17 +108,29 @@ func After(id string) ListOption {
 	}
 }
 
-// Cond is a parsed condition, for ParseCond.
-type Cond = backend.Cond
+// WhereText keeps records that satisfy a condition written as text, such
+// as "learning_rate=0.01", "metrics.loss.last<0.3" or `status!="failed"`:
+// PATH OP VALUE with OP one of = == != < <= > >=. The value is typed from
+// its text: an integer, a decimal, true, false, null, a time in RFC 3339,
+// or else a string (quotes optional). Like Where, a bad condition is
+// reported by List as an *InvalidError.
+func WhereText(cond string) ListOption {
+	c, err := parseCond(cond)
+	return func(q *listQuery) {
+		if err != nil {
+			if q.err == nil {
+				q.err = err
+			}
+			return
+		}
+		q.Where = append(q.Where, c)
+	}
+}
 
-// ParseCond parses a condition such as "learning_rate=0.01",
-// "metrics.loss.last<0.3" or `status!="failed"` into a ListOption. The
-// value is typed from its text: an integer, a decimal, true, false, null,
-// a time in RFC 3339, or else a string (quotes optional).
-func ParseCond(s string) (ListOption, error) {
+func parseCond(s string) (backend.Cond, error) {
 	i := strings.IndexAny(s, "=!<>")
 	if i <= 0 {
-		return nil, invalid("op", s, `want PATH OP VALUE with OP one of = != < <= > >=`)
+		return backend.Cond{}, invalid("op", s, `want PATH OP VALUE with OP one of = != < <= > >=`)
 	}
 	path := strings.TrimSpace(s[:i])
 	rest := s[i:]
@@ -125,17 +146,13 @@ func ParseCond(s string) (ListOption, error) {
 		}
 	}
 	if cmp == "" {
-		return nil, invalid("op", s, `want PATH OP VALUE with OP one of = != < <= > >=`)
+		return backend.Cond{}, invalid("op", s, `want PATH OP VALUE with OP one of = != < <= > >=`)
 	}
 	text := strings.TrimSpace(rest[n:])
 	if strings.ContainsAny(text[:min(1, len(text))], "=!<>") {
-		return nil, invalid("op", s, "unknown comparison "+rest[:n+1])
+		return backend.Cond{}, invalid("op", s, "unknown comparison "+rest[:n+1])
 	}
-	c, err := newCond(path, cmp, parseValue(text))
-	if err != nil {
-		return nil, err
-	}
-	return func(q *listQuery) { q.Where = append(q.Where, c) }, nil
+	return newCond(path, cmp, parseValue(text))
 }
 
 func parseValue(text string) any {

@@ -249,20 +249,28 @@ func (r *Record) Unset(ctx context.Context, path string) error {
 	return r.merge(ctx, []backend.Op{{Kind: backend.Unset, Path: keys}})
 }
 
-// Update stores each field of v at the top level, or under the dotted path
-// under when given: a one-level merge, so Update(ctx, modelA, "models")
-// then Update(ctx, modelB, "models") keeps both models. v may be a map, a
-// struct (json tags honoured), a *flag.FlagSet (every flag's typed value)
-// or a Source such as INIFile or JSONFile. All fields are written in one
-// atomic step.
-func (r *Record) Update(ctx context.Context, v any, under ...string) error {
-	var prefix []string
-	if len(under) > 0 {
-		var err error
-		if prefix, err = r.userPath(strings.Join(under, ".")); err != nil {
-			return err
-		}
+// Update stores each field of v at the top level, like the classic
+// update(args). v may be a map, a struct (json tags honoured), a
+// *flag.FlagSet (every flag's typed value) or a Source such as INIFile or
+// JSONFile. All fields are written in one atomic step.
+func (r *Record) Update(ctx context.Context, v any) error {
+	return r.update(ctx, nil, v)
+}
+
+// UpdateAt stores each field of v under the dotted path: a one-level
+// merge, like the classic update(d, key='models'), so UpdateAt(ctx,
+// "models", modelA) then UpdateAt(ctx, "models", modelB) keeps both
+// models. v is what Update accepts. All fields are written in one atomic
+// step.
+func (r *Record) UpdateAt(ctx context.Context, path string, v any) error {
+	prefix, err := r.userPath(path)
+	if err != nil {
+		return err
 	}
+	return r.update(ctx, prefix, v)
+}
+
+func (r *Record) update(ctx context.Context, prefix []string, v any) error {
 	if src, ok := v.(Source); ok {
 		m, err := src.Load()
 		if err != nil {

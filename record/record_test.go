@@ -109,10 +109,19 @@ func TestParsePath(t *testing.T) {
 	}
 }
 
-func TestParseCondErrors(t *testing.T) {
+func TestWhereTextErrors(t *testing.T) {
+	st, err := record.Open(t.Context(), "mem://")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close(context.Background())
 	for _, bad := range []string{"", "lr", "=1", "lr~1", "a..b=1", "lr=>1"} {
-		if _, err := record.ParseCond(bad); !errors.Is(err, record.ErrInvalid) {
-			t.Errorf("ParseCond(%q) = %v, want ErrInvalid", bad, err)
+		o := record.WhereText(bad)
+		if err := o.Err(); !errors.Is(err, record.ErrInvalid) {
+			t.Errorf("WhereText(%q).Err() = %v, want ErrInvalid", bad, err)
+		}
+		if _, err := st.ListAll(t.Context(), "c", o); !errors.Is(err, record.ErrInvalid) {
+			t.Errorf("List with WhereText(%q) = %v, want ErrInvalid", bad, err)
 		}
 	}
 }
@@ -134,7 +143,7 @@ func TestFlushErrorReportedAndRetried(t *testing.T) {
 	ctx := t.Context()
 	b := memory.New()
 	st := record.NewStore(b)
-	defer st.Close()
+	defer st.Close(context.Background())
 	rec, err := st.Create(ctx, "c")
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +186,7 @@ func TestBackgroundFlushErrorSurfaces(t *testing.T) {
 	ctx := t.Context()
 	b := memory.New()
 	st := record.NewStore(b)
-	defer st.Close()
+	defer st.Close(context.Background())
 	rec, err := st.Create(ctx, "c", record.WithFlushInterval(time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
@@ -210,7 +219,7 @@ func TestBackgroundFlushErrorSurfaces(t *testing.T) {
 func TestSeriesFallback(t *testing.T) {
 	ctx := t.Context()
 	st := record.NewStore(noSeries{memory.New()})
-	defer st.Close()
+	defer st.Close(context.Background())
 	rec, err := st.Create(ctx, "c")
 	if err != nil {
 		t.Fatal(err)
@@ -249,7 +258,7 @@ func (n noSeries) Close() error                             { return n.b.Close()
 func TestSystemMetrics(t *testing.T) {
 	ctx := t.Context()
 	st := record.NewStore(memory.New())
-	defer st.Close()
+	defer st.Close(context.Background())
 	rec, err := st.Create(ctx, "c", record.WithSystemMetrics(20*time.Millisecond), record.WithEnv("HOME", "RECORD_TEST_SECRET_TOKEN"))
 	if err != nil {
 		t.Fatal(err)
@@ -272,7 +281,7 @@ func TestSystemMetrics(t *testing.T) {
 	if err != nil || len(ser.Values) < 2 {
 		t.Fatalf("system/cpu/percent has %d samples (%v), want at least 2; metrics: %v", len(ser.Values), err, snap.MetricNames())
 	}
-	if home, _ := snap.String("run.env.HOME"); home == "" {
+	if home, _ := snap.Text("run.env.HOME"); home == "" {
 		t.Errorf("run.env.HOME not captured")
 	}
 	if _, err := snap.Float64("host.memory.total"); err != nil {
@@ -289,7 +298,7 @@ func TestSystemMetrics(t *testing.T) {
 func BenchmarkCreate(b *testing.B) {
 	ctx := b.Context()
 	st := record.NewStore(memory.New())
-	defer st.Close()
+	defer st.Close(context.Background())
 	if _, err := st.Create(ctx, "c"); err != nil { // the first Create detects the host
 		b.Fatal(err)
 	}

@@ -53,7 +53,7 @@ func TestInterruptHandling(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	defer st.Close(context.Background())
 	snap, err := st.Get(t.Context(), "c", id)
 	if err != nil {
 		t.Fatal(err)

@@ -86,8 +86,9 @@ func typed[T any](s *Snapshot, path, want string) (T, error) {
 	return t, nil
 }
 
-// String returns the string at path.
-func (s *Snapshot) String(path string) (string, error) { return typed[string](s, path, "a string") }
+// Text returns the string at path. (It is not named String so that a
+// Snapshot is not mistaken for a fmt.Stringer.)
+func (s *Snapshot) Text(path string) (string, error) { return typed[string](s, path, "a string") }
 
 // Float64 returns the number at path as a float64 (ints convert).
 func (s *Snapshot) Float64(path string) (float64, error) {

@@ -13,6 +13,18 @@ import (
 	"github.com/recordlab/go-record/backend"
 )
 
+// ResolveDSN returns the DSN that Open(ctx, dsn) opens: dsn itself, or
+// when it is empty $RECORD_DSN, or when that is empty too DefaultDSN.
+func ResolveDSN(dsn string) string {
+	if dsn == "" {
+		dsn = os.Getenv(DSNEnv)
+	}
+	if dsn == "" {
+		dsn = DefaultDSN
+	}
+	return dsn
+}
+
 // DefaultDSN is the store Open uses when neither its argument nor
 // $RECORD_DSN names one: an SQLite file in the working directory. The
 // sqlite adapter must be imported (backend/sqlite or backend/all).
@@ -33,12 +45,7 @@ type Store struct {
 // Open opens the store named by dsn; see DefaultDSN and DSNEnv for what an
 // empty dsn means. The adapter for the DSN's scheme must be imported.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	if dsn == "" {
-		dsn = os.Getenv(DSNEnv)
-	}
-	if dsn == "" {
-		dsn = DefaultDSN
-	}
+	dsn = ResolveDSN(dsn)
 	b, err := backend.Open(ctx, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("record: %w", err) // adapters name the DSN, redacted
@@ -75,9 +82,11 @@ func (s *Store) As(target any) bool {
 }
 
 // Close flushes the metrics of every record still open in this process
-// (without sealing them), then closes the backend. Later calls on the Store
-// or its records return ErrClosed.
-func (s *Store) Close() error {
+// (without sealing them), then closes the backend. It waits for the
+// flushes no longer than ctx allows: past the deadline it closes the
+// backend anyway and reports what could not be written. Later calls on the
+// Store or its records return ErrClosed; closing again returns nil.
+func (s *Store) Close(ctx context.Context) error {
 	if s.closed.Load() {
 		return nil
 	}
@@ -89,7 +98,7 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	var errs []error
 	for _, r := range recs {
-		if err := r.Flush(context.Background()); err != nil && !errors.Is(err, ErrSealed) {
+		if err := r.Flush(ctx); err != nil && !errors.Is(err, ErrSealed) {
 			errs = append(errs, err)
 		}
 		r.stopFlusher()

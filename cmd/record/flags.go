@@ -90,8 +90,8 @@ func (s *strs) Set(v string) error { *s = append(*s, v); return nil }
 func conds(where []string) ([]record.ListOption, error) {
 	var opts []record.ListOption
 	for _, w := range where {
-		o, err := record.ParseCond(w)
-		if err != nil {
+		o := record.WhereText(w)
+		if err := o.Err(); err != nil {
 			return nil, usageErrorf("bad --where %q: %v", w, strings.TrimPrefix(err.Error(), "record: "))
 		}
 		opts = append(opts, o)

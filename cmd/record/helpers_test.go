@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -96,7 +97,7 @@ func open(t *testing.T, dsn string) *record.Store {
 	if err != nil {
 		t.Fatalf("open %s: %v", backend.Redact(dsn), err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() { s.Close(context.Background()) })
 	return s
 }
 
@@ -152,7 +153,7 @@ func seed(t *testing.T, s *record.Store) {
 			t.Fatal(err)
 		}
 		for name, m := range r.models {
-			if err := rec.Update(ctx, map[string]any{name: m}, "models"); err != nil {
+			if err := rec.UpdateAt(ctx, "models", map[string]any{name: m}); err != nil {
 				t.Fatal(err)
 			}
 		}

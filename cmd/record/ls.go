@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -28,7 +29,7 @@ func runCollections(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer s.Close(context.Background())
 	names, err := s.Collections(e.ctx)
 	if err != nil {
 		return err
@@ -101,7 +102,7 @@ func runLs(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer s.Close(context.Background())
 	snaps, err := s.ListAll(e.ctx, coll, opts...)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"slices"
@@ -82,7 +83,7 @@ func runPlot(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer s.Close(context.Background())
 	var snaps []*record.Snapshot
 	if len(ids) > 0 {
 		for _, id := range ids {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"strings"
 )
@@ -36,7 +37,7 @@ func runRm(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer s.Close(context.Background())
 	var first error
 	for _, id := range ids {
 		if err := s.Delete(e.ctx, coll, id); err != nil && first == nil {
@@ -77,7 +78,7 @@ func runDrop(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer s.Close(context.Background())
 	if err := e.mustExist(s, coll, dsn); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strconv"
@@ -48,7 +49,7 @@ func runShow(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer s.Close(context.Background())
 	snap, err := s.Get(e.ctx, coll, id)
 	if err != nil {
 		return err
@@ -102,7 +103,7 @@ func runDiff(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer s.Close(context.Background())
 	var docs [2]map[string]any
 	for i, id := range pos[1:] {
 		snap, err := s.Get(e.ctx, coll, id)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -52,7 +53,7 @@ func runExport(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer s.Close(context.Background())
 	snaps, err := s.ListAll(e.ctx, coll, opts...)
 	if err != nil {
 		return err
@@ -259,7 +260,7 @@ func runImport(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer s.Close(context.Background())
 	t := transfer{e: e, dst: s.Backend_(), overwrite: overwrite}
 	bar := e.progress("import "+coll, 0)
 	r := bufio.NewReaderSize(e.stdin, 1<<16)
@@ -344,13 +345,13 @@ func runCopy(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer src.Close()
+	defer src.Close(context.Background())
 	e.remember(to)
 	dst, err := record.Open(e.ctx, to)
 	if err != nil {
 		return err
 	}
-	defer dst.Close()
+	defer dst.Close(context.Background())
 	if len(colls) == 0 {
 		if colls, err = src.Collections(e.ctx); err != nil {
 			return err

@@ -47,7 +47,7 @@ func run(args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, store.Close()) }()
+	defer func() { err = errors.Join(err, store.Close(context.Background())) }()
 
 	collection := time.Now().Format("Jan-02-2006") // a collection per day, like the classic record
 	rec, err := store.Create(ctx, collection, record.WithSeed(*seed))
@@ -64,7 +64,7 @@ func run(args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	defer reader.Close()
+	defer reader.Close(context.Background())
 	snap, err := reader.Get(ctx, collection, rec.ID())
 	if err != nil {
 		return err
@@ -123,7 +123,7 @@ func train(ctx context.Context, rec *record.Record, flags *flag.FlagSet, lr floa
 			"label":  fmt.Sprintf("%s (%d hidden units)", name, hidden),
 		}
 		// One-level merge under models: each call adds a model, keeping the others.
-		if err := rec.Update(ctx, map[string]any{name: model}, "models"); err != nil {
+		if err := rec.UpdateAt(ctx, "models", map[string]any{name: model}); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -33,7 +34,7 @@ func TestQuickstart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	defer st.Close(context.Background())
 	runs, err := st.ListAll(t.Context(), time.Now().Format("Jan-02-2006"))
 	if err != nil || len(runs) != 1 {
 		t.Fatalf("records in today's collection: %d, %v; want 1", len(runs), err)
