@@ -2,7 +2,6 @@ package record
 
 import (
 	"context"
-	"fmt"
 	"iter"
 	"slices"
 	"strings"
@@ -24,10 +23,6 @@ import (
 //	}
 func (s *Store) List(ctx context.Context, coll string, opts ...ListOption) iter.Seq2[*Snapshot, error] {
 	return func(yield func(*Snapshot, error) bool) {
-		if err := s.check(ctx); err != nil {
-			yield(nil, err)
-			return
-		}
 		if err := ValidCollection(coll); err != nil {
 			yield(nil, err)
 			return
@@ -44,9 +39,14 @@ func (s *Store) List(ctx context.Context, coll string, opts ...ListOption) iter.
 			yield(nil, invalid("value", "after", "After pages in id order; it cannot be combined with OrderBy"))
 			return
 		}
+		if err := s.enter(ctx); err != nil {
+			yield(nil, s.fail(ctx, "list", coll, "", err))
+			return
+		}
+		defer s.leave()
 		l, ok := s.b.(backend.Lister)
 		if !ok {
-			yield(nil, fmt.Errorf("record: list %s: %w", coll, ErrUnsupported))
+			yield(nil, s.fail(ctx, "list", coll, "", ErrUnsupported))
 			return
 		}
 		bq := q.Query
@@ -62,7 +62,7 @@ func (s *Store) List(ctx context.Context, coll string, opts ...ListOption) iter.
 		n := 0
 		for it, err := range l.List(ctx, coll, bq) {
 			if err != nil {
-				yield(nil, fmt.Errorf("record: list %s: %w", coll, err))
+				yield(nil, s.fail(ctx, "list", coll, "", err))
 				return
 			}
 			if !q.Follows(it.ID) || !backend.Match(it.Doc, q.Where) {
@@ -99,9 +99,6 @@ func (s *Store) ListAll(ctx context.Context, coll string, opts ...ListOption) ([
 // it, read only what they return. It is idempotent. A backend that cannot
 // index (memory) does nothing: listing works without an index, only slower.
 func (s *Store) Index(ctx context.Context, coll, path string) error {
-	if err := s.check(ctx); err != nil {
-		return err
-	}
 	if err := ValidCollection(coll); err != nil {
 		return err
 	}
@@ -109,14 +106,12 @@ func (s *Store) Index(ctx context.Context, coll, path string) error {
 	if err != nil {
 		return err
 	}
-	ix, ok := s.b.(backend.Indexer)
-	if !ok {
+	return s.do(ctx, "index "+path+" of", coll, "", func() error {
+		if ix, ok := s.b.(backend.Indexer); ok {
+			return ix.Index(ctx, coll, keys)
+		}
 		return nil
-	}
-	if err := ix.Index(ctx, coll, keys); err != nil {
-		return fmt.Errorf("record: index %s on %s: %w", coll, path, err)
-	}
-	return nil
+	})
 }
 
 // project returns a document holding only the values at fields that doc has.

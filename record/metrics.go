@@ -3,7 +3,6 @@ package record
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -26,7 +25,7 @@ func (r *Record) Log(step int64, m Metrics) {
 	r.mu.Lock()
 	if r.sealed.Load() {
 		if r.logErr == nil {
-			r.logErr = fmt.Errorf("record: log after close: %w", ErrSealed)
+			r.logErr = &Error{Op: "log", Collection: r.coll, ID: r.id, err: ErrSealed}
 		}
 		r.mu.Unlock()
 		return
@@ -105,10 +104,15 @@ func (r *Record) flusher() {
 	}
 }
 
-func (r *Record) stopFlusher() {
+// stopFlusher stops the background flusher and waits for it to end, no
+// longer than ctx allows.
+func (r *Record) stopFlusher(ctx context.Context) {
 	r.system.close()
 	r.stopOnce.Do(func() { close(r.stop) })
-	<-r.done
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+	}
 }
 
 // buffer holds one metric's logged points in chunks of the batch size, so
@@ -151,12 +155,16 @@ names:
 			next := r.summaries[name].add(pts)
 			var err error
 			if hasSeries {
-				err = ss.AppendSeries(ctx, r.coll, r.id, name, pts)
+				err = r.store.do(ctx, "append series "+name+" of", r.coll, r.id, func() error {
+					return ss.AppendSeries(ctx, r.coll, r.id, name, pts)
+				})
 			} else {
-				err = r.store.b.Merge(ctx, r.coll, r.id, fallbackOps(name, pts, next))
+				err = r.store.do(ctx, "append series "+name+" of", r.coll, r.id, func() error {
+					return r.store.b.Merge(ctx, r.coll, r.id, fallbackOps(name, pts, next))
+				})
 			}
 			if err != nil {
-				failed = fmt.Errorf("record: flush metric %s of %s/%s: %w", name, r.coll, r.id, err)
+				failed = err
 				break names
 			}
 			buf.chunks = buf.chunks[1:]
@@ -172,8 +180,10 @@ names:
 		for name := range r.dirty {
 			ops = append(ops, r.summaries[name].op(name))
 		}
-		if err := r.store.b.Merge(ctx, r.coll, r.id, ops); err != nil {
-			failed = errors.Join(failed, fmt.Errorf("record: write metric summaries of %s/%s: %w", r.coll, r.id, err))
+		if err := r.store.do(ctx, "write metric summaries of", r.coll, r.id, func() error {
+			return r.store.b.Merge(ctx, r.coll, r.id, ops)
+		}); err != nil {
+			failed = errors.Join(failed, err)
 		} else {
 			clear(r.dirty)
 		}

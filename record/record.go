@@ -145,7 +145,7 @@ func (s *Store) Create(ctx context.Context, coll string, opts ...CreateOption) (
 			doc[k] = v
 		}
 	}
-	if err := s.b.Insert(ctx, coll, cfg.id, doc); err != nil {
+	if err := s.do(ctx, "insert", coll, cfg.id, func() error { return s.b.Insert(ctx, coll, cfg.id, doc) }); err != nil {
 		return nil, err
 	}
 	return s.start(coll, cfg, doc), nil
@@ -160,12 +160,16 @@ func (s *Store) Resume(ctx context.Context, coll, id string, opts ...CreateOptio
 	if err := validRef(coll, id); err != nil {
 		return nil, err
 	}
-	doc, err := s.b.Get(ctx, coll, id)
+	var doc map[string]any
+	err := s.do(ctx, "resume", coll, id, func() (err error) {
+		doc, err = s.b.Get(ctx, coll, id)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
 	if st, _ := doc["status"].(string); st != StatusRunning && st != "" {
-		return nil, fmt.Errorf("record: resume %s/%s: status is %s: %w", coll, id, st, ErrSealed)
+		return nil, &Error{Op: "resume", Collection: coll, ID: id, err: fmt.Errorf("status is %s: %w", st, ErrSealed)}
 	}
 	cfg := newConfig(opts)
 	cfg.id = id
@@ -207,7 +211,7 @@ func (s *Store) start(coll string, cfg createConfig, doc map[string]any) *Record
 // check refuses writes to a sealed record or a closed store.
 func (r *Record) check(ctx context.Context) error {
 	if r.sealed.Load() {
-		return fmt.Errorf("record: %s/%s: %w", r.coll, r.id, ErrSealed)
+		return &Error{Op: "write", Collection: r.coll, ID: r.id, err: ErrSealed}
 	}
 	return r.store.check(ctx)
 }
@@ -357,7 +361,7 @@ func (r *Record) merge(ctx context.Context, ops []backend.Op) error {
 	if err := checkPrefixes(ops); err != nil {
 		return err
 	}
-	return r.store.b.Merge(ctx, r.coll, r.id, ops)
+	return r.store.do(ctx, "merge", r.coll, r.id, func() error { return r.store.b.Merge(ctx, r.coll, r.id, ops) })
 }
 
 // checkPrefixes refuses two ops where one path is a prefix of the other.
@@ -408,11 +412,11 @@ func (r *Record) Close(ctx context.Context, runErr error) error {
 	if !r.created.IsZero() {
 		ops = append(ops, backend.Op{Kind: backend.Set, Path: []string{"duration"}, Value: now.Sub(r.created).Seconds()})
 	}
-	if err := r.store.b.Merge(ctx, r.coll, r.id, ops); err != nil {
+	if err := r.store.do(ctx, "close", r.coll, r.id, func() error { return r.store.b.Merge(ctx, r.coll, r.id, ops) }); err != nil {
 		return err
 	}
 	r.sealed.Store(true)
-	r.stopFlusher()
+	r.stopFlusher(ctx)
 	r.store.untrack(r)
 	return nil
 }

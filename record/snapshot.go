@@ -229,11 +229,13 @@ func (s *Snapshot) Series(ctx context.Context, name string) iter.Seq2[[]Point, e
 			yield(nil, err)
 			return
 		}
-		if err := s.store.check(ctx); err != nil {
-			yield(nil, err)
+		st := s.store
+		if err := st.enter(ctx); err != nil {
+			yield(nil, st.fail(ctx, "read series "+name+" of", s.coll, s.id, err))
 			return
 		}
-		ss, ok := s.store.b.(backend.SeriesStore)
+		defer st.leave()
+		ss, ok := st.b.(backend.SeriesStore)
 		if !ok {
 			if pts := fallbackPoints(s.doc, name); len(pts) > 0 {
 				yield(pts, nil)
@@ -242,7 +244,7 @@ func (s *Snapshot) Series(ctx context.Context, name string) iter.Seq2[[]Point, e
 		}
 		for pts, err := range ss.ReadSeries(ctx, s.coll, s.id, name) {
 			if err != nil {
-				yield(nil, fmt.Errorf("record: read series %s of %s/%s: %w", name, s.coll, s.id, err))
+				yield(nil, st.fail(ctx, "read series "+name+" of", s.coll, s.id, err))
 				return
 			}
 			if len(pts) > 0 && !yield(pts, nil) {

@@ -3,14 +3,13 @@ package record
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"reflect"
 	"sort"
 	"sync"
-	"sync/atomic"
 
 	"github.com/recordlab/go-record/backend"
+	"github.com/recordlab/go-record/internal/redact"
 )
 
 // ResolveDSN returns the DSN that Open(ctx, dsn) opens: dsn itself, or
@@ -25,6 +24,11 @@ func ResolveDSN(dsn string) string {
 	return dsn
 }
 
+// RedactDSN returns dsn with its passwords and keys masked, for messages
+// and logs: URL user info, credential query parameters, libpq
+// password=, SQLite key pragmas.
+func RedactDSN(dsn string) string { return redact.DSN(dsn) }
+
 // DefaultDSN is the store Open uses when neither its argument nor
 // $RECORD_DSN names one: an SQLite file in the working directory. The
 // sqlite adapter must be imported (backend/sqlite or backend/all).
@@ -35,22 +39,31 @@ const DSNEnv = "RECORD_DSN"
 
 // Store is a connection to one backend. It is safe for concurrent use.
 type Store struct {
-	b      backend.Backend
-	closed atomic.Bool
+	b       backend.Backend
+	secrets []string // of the DSN, removed from every error
+	gate    gate
 
 	mu   sync.Mutex
 	open map[*Record]struct{} // records to flush on Close
 }
 
-// Open opens the store named by dsn; see DefaultDSN and DSNEnv for what an
-// empty dsn means. The adapter for the DSN's scheme must be imported.
+// Open opens the store named by dsn; see ResolveDSN for what an empty dsn
+// means. The adapter for the DSN's scheme must be imported. No error it
+// returns contains a password of the DSN.
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	dsn = ResolveDSN(dsn)
+	secrets := redact.Secrets(dsn)
 	b, err := backend.Open(ctx, dsn)
 	if err != nil {
-		return nil, fmt.Errorf("record: %w", err) // adapters name the DSN, redacted
+		e := &Error{Op: "open " + redact.DSN(dsn), err: redact.Error(err, secrets...)}
+		if ctx.Err() != nil {
+			e.err = context.Cause(ctx)
+		}
+		return nil, e
 	}
-	return NewStore(b), nil
+	s := NewStore(b)
+	s.secrets = secrets
+	return s, nil
 }
 
 // NewStore returns a Store over a backend the caller opened. Closing the
@@ -82,12 +95,13 @@ func (s *Store) As(target any) bool {
 }
 
 // Close flushes the metrics of every record still open in this process
-// (without sealing them), then closes the backend. It waits for the
-// flushes no longer than ctx allows: past the deadline it closes the
-// backend anyway and reports what could not be written. Later calls on the
-// Store or its records return ErrClosed; closing again returns nil.
+// (without sealing them), waits for the calls in flight, then closes the
+// backend. It waits no longer than ctx allows: past the deadline it
+// closes the backend anyway, which ends the calls still in flight, and
+// reports what could not be written. Later calls on the Store or its
+// records return ErrClosed; closing again returns nil.
 func (s *Store) Close(ctx context.Context) error {
-	if s.closed.Load() {
+	if s.isClosed() {
 		return nil
 	}
 	s.mu.Lock()
@@ -101,20 +115,33 @@ func (s *Store) Close(ctx context.Context) error {
 		if err := r.Flush(ctx); err != nil && !errors.Is(err, ErrSealed) {
 			errs = append(errs, err)
 		}
-		r.stopFlusher()
+		r.stopFlusher(ctx)
 	}
-	if !s.closed.CompareAndSwap(false, true) {
+	idle, ok := s.shut()
+	if !ok {
 		return errors.Join(errs...)
 	}
-	errs = append(errs, s.b.Close())
+	select {
+	case <-idle:
+	case <-ctx.Done():
+		errs = append(errs, s.fail(ctx, "close", "", "", ctx.Err()))
+	}
+	if err := s.b.Close(); err != nil {
+		errs = append(errs, s.fail(context.Background(), "close", "", "", err))
+	}
 	return errors.Join(errs...)
 }
 
+// check refuses a call on a closed store or with a done ctx, in the form
+// fail gives errors.
 func (s *Store) check(ctx context.Context) error {
-	if s.closed.Load() {
-		return fmt.Errorf("record: store: %w", ErrClosed)
+	if s.isClosed() {
+		return s.fail(ctx, "call", "", "", ErrClosed)
 	}
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return s.fail(ctx, "call", "", "", err)
+	}
+	return nil
 }
 
 func (s *Store) track(r *Record) {
@@ -132,13 +159,14 @@ func (s *Store) untrack(r *Record) {
 // Get reads a record. The Snapshot is a copy: later writes do not change
 // it, and changing what it returns does not change the store.
 func (s *Store) Get(ctx context.Context, coll, id string) (*Snapshot, error) {
-	if err := s.check(ctx); err != nil {
-		return nil, err
-	}
 	if err := validRef(coll, id); err != nil {
 		return nil, err
 	}
-	doc, err := s.b.Get(ctx, coll, id)
+	var doc map[string]any
+	err := s.do(ctx, "get", coll, id, func() (err error) {
+		doc, err = s.b.Get(ctx, coll, id)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -149,56 +177,52 @@ func (s *Store) Get(ctx context.Context, coll, id string) (*Snapshot, error) {
 // if the record does not exist, and ErrUnsupported if the backend cannot
 // delete single records.
 func (s *Store) Delete(ctx context.Context, coll, id string) error {
-	if err := s.check(ctx); err != nil {
-		return err
-	}
 	if err := validRef(coll, id); err != nil {
 		return err
 	}
-	d, ok := s.b.(backend.Deleter)
-	if !ok {
-		return fmt.Errorf("record: delete: %w", ErrUnsupported)
-	}
-	return d.Delete(ctx, coll, id)
+	return s.do(ctx, "delete", coll, id, func() error {
+		d, ok := s.b.(backend.Deleter)
+		if !ok {
+			return ErrUnsupported
+		}
+		return d.Delete(ctx, coll, id)
+	})
 }
 
 // Drop removes a whole collection with its records and their series.
 // Dropping a missing collection is not an error.
 func (s *Store) Drop(ctx context.Context, coll string) error {
-	if err := s.check(ctx); err != nil {
-		return err
-	}
 	if err := ValidCollection(coll); err != nil {
 		return err
 	}
-	return s.b.Drop(ctx, coll)
+	return s.do(ctx, "drop", coll, "", func() error { return s.b.Drop(ctx, coll) })
 }
 
 // Ping checks that the backend answers.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.check(ctx); err != nil {
+	return s.do(ctx, "ping", "", "", func() error {
+		if p, ok := s.b.(backend.Pinger); ok {
+			return p.Ping(ctx)
+		}
+		_, err := s.b.Get(ctx, "ping", "ping")
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
 		return err
-	}
-	if p, ok := s.b.(backend.Pinger); ok {
-		return p.Ping(ctx)
-	}
-	_, err := s.b.Get(ctx, "ping", "ping")
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	}
-	return err
+	})
 }
 
 // Collections returns the names of the collections holding records, sorted.
 func (s *Store) Collections(ctx context.Context) ([]string, error) {
-	if err := s.check(ctx); err != nil {
-		return nil, err
-	}
-	l, ok := s.b.(backend.Lister)
-	if !ok {
-		return nil, fmt.Errorf("record: collections: %w", ErrUnsupported)
-	}
-	names, err := l.Collections(ctx)
+	var names []string
+	err := s.do(ctx, "collections", "", "", func() (err error) {
+		l, ok := s.b.(backend.Lister)
+		if !ok {
+			return ErrUnsupported
+		}
+		names, err = l.Collections(ctx)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
