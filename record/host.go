@@ -33,29 +33,6 @@ func facts(ctx context.Context, cfg *createConfig) (map[string]any, error) {
 	return out, nil
 }
 
-// WithEnv captures the environment variables whose names match the
-// patterns (names or path.Match globs such as "CUDA_*") under run.env.
-// Values of secret-looking names (TOKEN, SECRET, PASSWORD, KEY...) are
-// stored as "[redacted]". Nothing is captured by default.
-func WithEnv(patterns ...string) CreateOption {
-	return func(c *createConfig) { c.env = append(c.env, patterns...) }
-}
-
-// WithSystemMetrics samples the machine every interval (15s when interval
-// is 0) while the record is open and logs the samples as series named
-// system/<metric>: system/cpu/percent, system/memory/used,
-// system/disk/read_bytes_per_s, system/gpu/0/utilization, ... (see package
-// hw for the list). Sampling stops at Close. A failing sample is skipped;
-// it never fails the run.
-func WithSystemMetrics(interval time.Duration) CreateOption {
-	return func(c *createConfig) {
-		if interval <= 0 {
-			interval = 15 * time.Second
-		}
-		c.systemInterval = interval
-	}
-}
-
 // systemSampler logs hw samples into a record until stopped.
 type systemSampler struct {
 	stop chan struct{}

@@ -60,57 +60,6 @@ func (r *Record) ID() string { return r.id }
 // Collection returns the record's collection.
 func (r *Record) Collection() string { return r.coll }
 
-// CreateOption configures Create and Resume.
-type CreateOption func(*createConfig)
-
-type createConfig struct {
-	id            string
-	idSet         bool
-	seed          *int64
-	flushInterval time.Duration
-	batchSize     int
-	hostFacts     bool
-	env           []string
-	interrupts    bool // WithInterruptHandling
-	// systemInterval is the sampling interval of WithSystemMetrics; 0 is off.
-	systemInterval time.Duration
-}
-
-// WithID gives the record an id of the caller's choosing instead of a
-// generated one: [A-Za-z0-9_.-]{1,128}.
-func WithID(id string) CreateOption { return func(c *createConfig) { c.id, c.idSet = id, true } }
-
-// WithSeed stores the run's random seed at "seed".
-func WithSeed(seed int64) CreateOption { return func(c *createConfig) { c.seed = &seed } }
-
-// WithFlushInterval sets how often logged metrics are written in the
-// background (default 1s). Flush and Close always write everything.
-func WithFlushInterval(d time.Duration) CreateOption {
-	return func(c *createConfig) { c.flushInterval = d }
-}
-
-// WithBatchSize sets how many buffered points trigger a background flush
-// before the interval ends (default 1000).
-func WithBatchSize(n int) CreateOption { return func(c *createConfig) { c.batchSize = n } }
-
-// WithoutHost leaves out the host, build and run facts that Create
-// otherwise stores.
-func WithoutHost() CreateOption { return func(c *createConfig) { c.hostFacts = false } }
-
-func newConfig(opts []CreateOption) createConfig {
-	c := createConfig{flushInterval: time.Second, batchSize: 1000, hostFacts: true}
-	for _, o := range opts {
-		o(&c)
-	}
-	if c.flushInterval <= 0 {
-		c.flushInterval = time.Second
-	}
-	if c.batchSize <= 0 {
-		c.batchSize = 1000
-	}
-	return c
-}
-
 // Create starts a new record in coll and writes it at once with its id,
 // created time, status "running", the seed if given, and the facts of the
 // machine and program (host, build, run).

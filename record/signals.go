@@ -8,15 +8,6 @@ import (
 	"time"
 )
 
-// WithInterruptHandling makes the record close itself as "interrupted"
-// when the process receives SIGINT or SIGTERM: it flushes the metrics,
-// stores status interrupted, the end time and the duration, then lets the
-// signal do what it would have done (the process normally exits). Without
-// it, a killed run stays "running", and Resume can continue it.
-func WithInterruptHandling() CreateOption {
-	return func(c *createConfig) { c.interrupts = true }
-}
-
 // closeOnSignal waits for SIGINT or SIGTERM until the record is sealed.
 func (r *Record) closeOnSignal() {
 	sigs := make(chan os.Signal, 1)

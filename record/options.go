@@ -1,0 +1,211 @@
+package record
+
+import (
+	"time"
+
+	"github.com/recordlab/go-record/backend"
+)
+
+// This file holds every option of the package: CreateOption for Create
+// and Resume, ListOption for List, ListAll and Export.
+
+// CreateOption configures Create and Resume.
+type CreateOption func(*createConfig)
+
+type createConfig struct {
+	id            string
+	idSet         bool
+	seed          *int64
+	flushInterval time.Duration
+	batchSize     int
+	hostFacts     bool
+	env           []string
+	interrupts    bool // WithInterruptHandling
+	// systemInterval is the sampling interval of WithSystemMetrics; 0 is off.
+	systemInterval time.Duration
+}
+
+// WithID gives the record an id of the caller's choosing instead of a
+// generated one: [A-Za-z0-9_.-]{1,128}.
+func WithID(id string) CreateOption { return func(c *createConfig) { c.id, c.idSet = id, true } }
+
+// WithSeed stores the run's random seed at "seed".
+func WithSeed(seed int64) CreateOption { return func(c *createConfig) { c.seed = &seed } }
+
+// WithFlushInterval sets how often logged metrics are written in the
+// background (default 1s). Flush and Close always write everything.
+func WithFlushInterval(d time.Duration) CreateOption {
+	return func(c *createConfig) { c.flushInterval = d }
+}
+
+// WithBatchSize sets how many buffered points trigger a background flush
+// before the interval ends (default 1000).
+func WithBatchSize(n int) CreateOption { return func(c *createConfig) { c.batchSize = n } }
+
+// WithoutHost leaves out the host, build and run facts that Create
+// otherwise stores.
+func WithoutHost() CreateOption { return func(c *createConfig) { c.hostFacts = false } }
+
+func newConfig(opts []CreateOption) createConfig {
+	c := createConfig{flushInterval: time.Second, batchSize: 1000, hostFacts: true}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.flushInterval <= 0 {
+		c.flushInterval = time.Second
+	}
+	if c.batchSize <= 0 {
+		c.batchSize = 1000
+	}
+	return c
+}
+
+// WithEnv captures the environment variables whose names match the
+// patterns (names or path.Match globs such as "CUDA_*") under run.env.
+// Values of secret-looking names (TOKEN, SECRET, PASSWORD, KEY...) are
+// stored as "[redacted]". Nothing is captured by default.
+func WithEnv(patterns ...string) CreateOption {
+	return func(c *createConfig) { c.env = append(c.env, patterns...) }
+}
+
+// WithSystemMetrics samples the machine every interval (15s when interval
+// is 0) while the record is open and logs the samples as series named
+// system/<metric>: system/cpu/percent, system/memory/used,
+// system/disk/read_bytes_per_s, system/gpu/0/utilization, ... (see package
+// hw for the list). Sampling stops at Close. A failing sample is skipped;
+// it never fails the run.
+func WithSystemMetrics(interval time.Duration) CreateOption {
+	return func(c *createConfig) {
+		if interval <= 0 {
+			interval = 15 * time.Second
+		}
+		c.systemInterval = interval
+	}
+}
+
+// WithInterruptHandling makes the record close itself as "interrupted"
+// when the process receives SIGINT or SIGTERM: it flushes the metrics,
+// stores status interrupted, the end time and the duration, then lets the
+// signal do what it would have done (the process normally exits). Without
+// it, a killed run stays "running", and Resume can continue it.
+func WithInterruptHandling() CreateOption {
+	return func(c *createConfig) { c.interrupts = true }
+}
+
+// A ListOption narrows Store.List.
+type ListOption func(*listQuery)
+
+// Err reports the error that List would report for this option alone (a
+// bad path, comparison or value), so that a program can check options
+// where it builds them, for example to reject a command-line flag early.
+func (o ListOption) Err() error {
+	var q listQuery
+	o(&q)
+	return q.err
+}
+
+type listQuery struct {
+	backend.Query
+	fields [][]string // Fields; nil means the whole document
+	err    error
+}
+
+// Where keeps records whose value at path compares with value: cmp is one
+// of = != < <= > >=. Numbers compare numerically whether stored as ints or
+// floats; a missing path or a value of another type matches only "!=".
+func Where(path, cmp string, value any) ListOption {
+	return func(q *listQuery) {
+		c, err := newCond(path, cmp, value)
+		if err != nil && q.err == nil {
+			q.err = err
+		}
+		q.Where = append(q.Where, c)
+	}
+}
+
+// Limit keeps at most n records (the first n in the listing order); 0
+// means all.
+func Limit(n int) ListOption {
+	return func(q *listQuery) {
+		if n < 0 && q.err == nil {
+			q.err = invalid("value", "limit", "negative limit")
+		}
+		q.Limit = n
+	}
+}
+
+// NewestFirst lists records in descending id order: newest first, since
+// generated ids are time-ordered. With Limit(n) it gives the n newest.
+// With OrderBy it reverses that order instead.
+func NewestFirst() ListOption {
+	return func(q *listQuery) { q.Desc = true }
+}
+
+// OrderBy lists records by their value at path, smallest first, or
+// greatest first when desc is set; records with equal values come in id
+// order (reversed with desc). Numbers compare numerically and come first,
+// then strings (byte-wise), then times; records where the path is
+// missing or holds anything else (null, a bool, NaN, an object) come
+// last in either direction. With Limit(n) and an index on path (see
+// Store.Index) the backend reads only n records.
+func OrderBy(path string, desc bool) ListOption {
+	return func(q *listQuery) {
+		keys, err := ParsePath(path)
+		if err != nil && q.err == nil {
+			q.err = err
+		}
+		q.OrderBy, q.Desc = keys, desc
+	}
+}
+
+// Fields restricts the snapshots List yields to the values at the given
+// dotted paths (those a record lacks are absent), so that listing many
+// records does not ship and decode what the caller never reads, such as
+// the host facts. "id" and "collection" are stored fields like any other.
+func Fields(paths ...string) ListOption {
+	return func(q *listQuery) {
+		if q.fields == nil {
+			q.fields = [][]string{}
+		}
+		for _, p := range paths {
+			keys, err := ParsePath(p)
+			if err != nil {
+				if q.err == nil {
+					q.err = err
+				}
+				continue
+			}
+			q.fields = append(q.fields, keys)
+		}
+	}
+}
+
+// After keeps only the records listed after the record id: pass the last
+// id of one page (of Limit records) to get the next page.
+func After(id string) ListOption {
+	return func(q *listQuery) {
+		if err := ValidID(id); err != nil && q.err == nil {
+			q.err = err
+		}
+		q.After = id
+	}
+}
+
+// WhereText keeps records that satisfy a condition written as text, such
+// as "learning_rate=0.01", "metrics.loss.last<0.3" or `status!="failed"`:
+// PATH OP VALUE with OP one of = == != < <= > >=. The value is typed from
+// its text: an integer, a decimal, true, false, null, a time in RFC 3339,
+// or else a string (quotes optional). Like Where, a bad condition is
+// reported by List as an *InvalidError.
+func WhereText(cond string) ListOption {
+	c, err := parseCond(cond)
+	return func(q *listQuery) {
+		if err != nil {
+			if q.err == nil {
+				q.err = err
+			}
+			return
+		}
+		q.Where = append(q.Where, c)
+	}
+}
