@@ -6,10 +6,21 @@
 //	store, err := record.Open(ctx, "")          // $RECORD_DSN, else sqlite://records.db
 //	rec, err := store.Create(ctx, "Nov-25-2026", record.WithSeed(42))
 //	err = rec.Update(ctx, flag.CommandLine)      // every flag, typed, at the top level
-//	err = rec.UpdateAt(ctx, "models", models)      // each model under models.<name>
+//	err = rec.UpdateAt(ctx, "models", models)    // each model under models.<name>
 //	rec.Log(step, record.Metrics{"loss": 0.73})  // buffered; never waits on I/O
 //	err = rec.Close(ctx, runErr)                 // flush, status, end time, seal
 //	snap, err := store.Get(ctx, "Nov-25-2026", rec.ID())
+//	for run, err := range store.List(ctx, "Nov-25-2026", record.OrderBy("metrics.loss.min", false), record.Limit(20)) { ... }
+//
+// # Reading many runs
+//
+// Store.List streams: the backend yields records one at a time, in the
+// order asked for (OrderBy, pushed down to SQL ORDER BY or a Mongo sort),
+// with only the Fields asked for, and List stops at Limit, so listing
+// the best 20 of 10,000 runs reads 20 rows where Store.Index made an
+// index. Conditions (Where, WhereText) are pushed down as far as each
+// database can, and applied exactly by record, so every backend gives the
+// same answer. Snapshot.Series streams a metric's points in batches.
 //
 // # Stores
 //
@@ -54,5 +65,9 @@
 // Errors match the sentinels (ErrNotFound, ErrExists, ErrInvalid,
 // ErrTooLarge, ErrSealed, ErrClosed, ErrUnsupported) with errors.Is; bad
 // input is an *InvalidError naming the path. A rejected write changes
-// nothing that is stored.
+// nothing that is stored. A failed call to the backend is an *Error,
+// "record: <op> <collection>/<id>: <cause>": its cause never holds a
+// password or key of the DSN (nor does anything errors.Unwrap reaches),
+// and once the call's context is done the cause is the context's error.
+// errors.As still reaches the driver's own error type.
 package record
