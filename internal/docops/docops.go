@@ -13,8 +13,10 @@ import (
 
 // Apply applies ops to doc in order, all or none: it checks every op
 // against doc before changing anything, so on error doc is unchanged.
-// Conflicts (a path through a scalar or an array, Append to a non-array)
-// return an error wrapping backend.ErrInvalid that names the path.
+// Conflicts with the document (a path through a scalar or an array,
+// Append to a non-array) return an error wrapping backend.ErrInvalid that
+// names the path. The ops themselves are trusted: package record has
+// validated their paths and values.
 func Apply(doc map[string]any, ops []backend.Op) error {
 	for _, op := range ops {
 		if err := check(doc, op); err != nil {
@@ -28,9 +30,6 @@ func Apply(doc map[string]any, ops []backend.Op) error {
 }
 
 func check(doc map[string]any, op backend.Op) error {
-	if len(op.Path) == 0 {
-		return fmt.Errorf("docops: %s with empty path: %w", op.Kind, backend.ErrInvalid)
-	}
 	cur := doc
 	for i, k := range op.Path[:len(op.Path)-1] {
 		next, ok := cur[k]
@@ -48,9 +47,6 @@ func check(doc map[string]any, op backend.Op) error {
 	case backend.Set, backend.Unset:
 		return nil
 	case backend.Append:
-		if _, ok := op.Value.([]any); !ok {
-			return fmt.Errorf("docops: append %s: value is %T, want []any: %w", strings.Join(op.Path, "."), op.Value, backend.ErrInvalid)
-		}
 		last, ok := cur[op.Path[len(op.Path)-1]]
 		if !ok {
 			return nil
