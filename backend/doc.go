@@ -33,8 +33,10 @@
 //
 //	fmt.Errorf("postgres: insert %s/%s: %w: %w", coll, id, backend.ErrExists, pgErr)
 //
-// Context errors pass through unchanged. No error text contains a DSN
-// password: use Redact.
+// Adapters add no operation, collection or id to their errors, and print
+// no DSN: package record wraps every error once, scrubbed of secrets.
+// Errors from an adapter's Open go through internal/redact, so that no
+// password escapes even when a driver prints the DSN it failed to parse.
 //
 // # DSNs
 //

@@ -4,11 +4,18 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/recordlab/go-record/internal/redact"
 )
+
+// schemeText is what a URL scheme may be (RFC 3986); other text before
+// the first ':' is not a scheme, and is never echoed.
+var schemeText = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
 
 // Opener opens a Backend from a DSN whose scheme it was registered for.
 // It receives the whole DSN, x- options included; see SplitOptions.
@@ -50,31 +57,18 @@ func Schemes() []string {
 // the first ':'.
 func Open(ctx context.Context, dsn string) (Backend, error) {
 	i := strings.Index(dsn, ":")
-	if i <= 0 {
-		return nil, fmt.Errorf("backend: DSN %q has no scheme (want scheme://...): %w", Redact(dsn), ErrInvalid)
+	if i <= 0 || !schemeText.MatchString(dsn[:i]) {
+		return nil, fmt.Errorf("backend: DSN %q has no scheme (want scheme://...): %w", redact.DSN(dsn), ErrInvalid)
 	}
 	scheme := strings.ToLower(dsn[:i])
 	registryMu.RLock()
 	open := registry[scheme]
 	registryMu.RUnlock()
 	if open == nil {
-		return nil, fmt.Errorf("backend: unknown scheme %q (registered: %s; forgotten import?): %w",
-			scheme, strings.Join(Schemes(), ", "), ErrInvalid)
+		return nil, redact.Error(fmt.Errorf("backend: unknown scheme %q (registered: %s; forgotten import?): %w",
+			scheme, strings.Join(Schemes(), ", "), ErrInvalid), redact.Secrets(dsn)...)
 	}
 	return open(ctx, dsn)
-}
-
-// Redact returns dsn with any password replaced by "xxxxx", for error
-// messages and logs. Text that does not parse as a URL is returned with
-// everything between "://" and the last '@' hidden.
-func Redact(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil {
-		return u.Redacted()
-	}
-	if i, j := strings.Index(dsn, "://"), strings.LastIndex(dsn, "@"); i >= 0 && j > i {
-		return dsn[:i+3] + "xxxxx" + dsn[j:]
-	}
-	return dsn
 }
 
 // SplitOptions removes the x- query parameters from dsn and returns the DSN
