@@ -4,17 +4,16 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"slices"
 
-	"github.com/recordlab/go-record/internal/plotting"
+	"github.com/recordlab/go-record/plot"
 	"github.com/recordlab/go-record/record"
 )
 
 var plotCmd = &command{
 	name:    "plot",
 	args:    "COLLECTION [ID...]",
-	summary: "draw records' losses or metric series as a PNG or SVG line chart",
+	summary: "draw records' losses or metric series as a PNG, SVG or PDF line chart",
 	help: `
 Without --series it draws, for each record, the losses array of every model
 (models.*.losses), one line per model in the model's own color and with its
@@ -29,7 +28,10 @@ metrics.loss) for its logged series.
 
 Without IDs it plots the newest --limit records of the collection that
 match every --where. Several records are told apart by dash pattern and by
-their id in the legend. NaN and infinite values are gaps in the line.
+their id in the legend. NaN values are gaps in the line; infinite values
+and values beyond 1e300 in magnitude are drawn on the edge of the chart and
+counted in the legend. Long series are read in batches and drawn with the
+first, last, lowest and highest point of each pixel column, so spikes show.
 -o - writes PNG to stdout.`,
 	run: runPlot,
 }
@@ -39,14 +41,14 @@ func runPlot(e *env, args []string) error {
 	var series, where strs
 	var limit, width, height int
 	fs := e.flags(&dsn)
-	fs.StringVar(&out, "o", "", "write the chart to `FILE` (.png or .svg; - for PNG on stdout)")
+	fs.StringVar(&out, "o", "", "write the chart to `FILE` (.png, .svg or .pdf; - for PNG on stdout)")
 	fs.StringVar(&out, "output", "", "same as -o")
 	fs.Var(&series, "series", "plot the array or metric series at `PATH` (repeatable)")
 	fs.Var(&where, "where", "without IDs, plot only records where `PATH OP VALUE` holds (repeatable)")
 	fs.IntVar(&limit, "limit", 20, "without IDs, plot at most the newest `N` records")
 	fs.StringVar(&title, "title", "", "chart title (default: the collection and id)")
-	fs.IntVar(&width, "width", plotting.DefaultWidth, "image width in `pixels`")
-	fs.IntVar(&height, "height", plotting.DefaultHeight, "image height in `pixels`")
+	fs.IntVar(&width, "width", plot.DefaultWidth, "image width in `pixels`")
+	fs.IntVar(&height, "height", plot.DefaultHeight, "image height in `pixels`")
 	pos, err := e.parse(fs, args, 1, -1)
 	if err != nil {
 		return err
@@ -61,12 +63,11 @@ func runPlot(e *env, args []string) error {
 		}
 	}
 	if out == "" {
-		return usageErrorf("missing -o FILE (.png or .svg)")
+		return usageErrorf("missing -o FILE (.png, .svg or .pdf)")
 	}
-	format := "png"
 	if out != "-" {
-		if format, err = plotting.Format(out); err != nil {
-			return usageErrorf("bad -o %q: want a .png or .svg file name", out)
+		if _, err := plot.FormatOf(out); err != nil {
+			return usageErrorf("bad -o %q: want a .png, .svg or .pdf file name", out)
 		}
 	}
 	if limit <= 0 || width <= 0 || height <= 0 || width > 20000 || height > 20000 {
@@ -107,7 +108,7 @@ func runPlot(e *env, args []string) error {
 			return fmt.Errorf("no record of %s matches --where: %w", coll, record.ErrNotFound)
 		}
 	}
-	chart, err := plotting.Visualize(e.ctx, snaps, series...)
+	chart, err := plot.Records(e.ctx, snaps, series...)
 	if err != nil {
 		return err
 	}
@@ -115,13 +116,13 @@ func runPlot(e *env, args []string) error {
 		chart.Title = title
 	}
 	chart.Width, chart.Height = width, height
+	if out != "-" {
+		return chart.Save(out) // written only if the chart renders
+	}
 	var buf bytes.Buffer
-	if err := chart.Render(&buf, format); err != nil {
+	if err := chart.Render(&buf, plot.PNG); err != nil {
 		return err
 	}
-	if out == "-" {
-		_, err = e.stdout.Write(buf.Bytes())
-		return err
-	}
-	return os.WriteFile(out, buf.Bytes(), 0o644)
+	_, err = e.stdout.Write(buf.Bytes())
+	return err
 }

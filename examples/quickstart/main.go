@@ -22,7 +22,7 @@ import (
 	"time"
 
 	_ "github.com/recordlab/go-record/backend/all"
-	"github.com/recordlab/go-record/internal/plotting"
+	"github.com/recordlab/go-record/plot"
 	"github.com/recordlab/go-record/record"
 )
 
@@ -81,11 +81,7 @@ func run(args []string) (err error) {
 
 	// Plot every model's losses in its own color and label (the classic
 	// visualize()); "record plot COLLECTION ID -o losses.png" draws the same.
-	chart, err := plotting.Visualize(ctx, []*record.Snapshot{snap})
-	if err != nil {
-		return err
-	}
-	if err := chart.Save("losses.png"); err != nil {
+	if err := plot.Visualize(snap, "losses.png"); err != nil {
 		return err
 	}
 	where, err := filepath.Abs("losses.png")
