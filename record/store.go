@@ -236,6 +236,3 @@ func validRef(coll, id string) error {
 	}
 	return ValidID(id)
 }
-
-// Backend_ is TEMPORARY while the CLI moves onto record's own API.
-func (s *Store) Backend_() backend.Backend { return s.b }

@@ -31,11 +31,14 @@
 // missing value. --where keeps the records where every condition holds:
 // learning_rate=0.01, metrics.loss.last<0.3, status!=failed; OP is one of
 // = != < <= > >=, and VALUE is typed from its text (integer, decimal,
-// true, false, null, RFC 3339 time, else a string; see record.ParseCond).
-// --sort orders by the value at a path, descending with a leading '-';
-// records without a comparable value there come last. --limit keeps the
-// first N rows (after sorting). --json prints one record per line in the
-// exact JSON form instead (see below).
+// true, false, null, RFC 3339 time, else a string; see record.WhereText).
+// --sort orders by the value at a path, descending with a leading '-':
+// numbers first, then strings, then times; records without such a value
+// there come last, and equal values in id order. --limit keeps the first
+// N rows (after sorting). The store does the selecting, sorting and
+// limiting (record.OrderBy, record.Limit), with an index where it has one.
+// --json prints one record per line in the exact JSON form instead (see
+// below).
 //
 //	record show COLLECTION ID [--path PATH]
 //
@@ -72,7 +75,7 @@
 //
 // writes one JSON line per record, oldest first:
 //
-//	{"id":"run-a","doc":{...},"series":{"loss":{"steps":[0,1],"values":[0.9,{"$float":"NaN"}],"times":[{"$time":"..."},...]}}}
+//	{"id":"run-a","doc":{...},"series":{"loss":{"steps":[0,1],"times":[{"$time":"..."},...],"values":[0.9,{"$float":"NaN"}]}}}
 //
 // "doc" is the document and "series" the points of every metric series
 // (absent when the record has none), both in the exact JSON form of
@@ -81,7 +84,8 @@
 // object: {"$float":"NaN"}, {"$float":"+Inf"}, {"$float":"-0"},
 // {"$time":"2026-11-25T10:00:00.000Z"}, {"$string":"<base64>"} for strings
 // with NUL. Floats keep every bit. Keys are sorted, so exporting the same
-// records gives the same bytes.
+// records gives the same bytes. Package record does the work of export,
+// import and copy: Store.Export, Store.Import and Copy.
 //
 //	record import COLLECTION [--overwrite] < runs.jsonl
 //

@@ -10,7 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/recordlab/go-record/internal/docjson"
+	"github.com/recordlab/go-record/record"
 )
 
 // system holds the top-level fields that are not parameters: the record's
@@ -56,7 +56,7 @@ func cell(v any, ok bool) string {
 	case time.Time:
 		s = x.UTC().Format("2006-01-02 15:04:05")
 	default:
-		b, err := docjson.Marshal(v)
+		b, err := record.MarshalValue(v)
 		if err != nil {
 			s = "?"
 		} else {
@@ -110,88 +110,30 @@ func duration(v any, ok bool) string {
 }
 
 // indent returns v in the exact JSON form, indented like the Mongo shell
-// prints a record (see docjson.Indent).
+// prints a record (see record.IndentValue).
 func indent(v any) (string, error) {
-	b, err := docjson.Indent(v)
+	b, err := record.IndentValue(v)
 	return string(b), err
 }
 
 // same reports whether two values are identical in the exact JSON form.
 func same(a, b any) bool {
-	x, err1 := docjson.Marshal(a)
-	y, err2 := docjson.Marshal(b)
+	x, err1 := record.MarshalValue(a)
+	y, err2 := record.MarshalValue(b)
 	return err1 == nil && err2 == nil && bytes.Equal(x, y)
 }
 
-// compareValues orders two stored values for --sort: numbers, strings,
-// times and bools each by their own order. ok is false when they cannot
-// be compared (other types, NaN).
-func compareValues(a, b any) (int, bool) {
-	num := func(v any) (float64, bool) {
-		switch x := v.(type) {
-		case int64:
-			return float64(x), true
-		case float64:
-			return x, !math.IsNaN(x)
-		}
-		return 0, false
-	}
-	if fa, ok := num(a); ok {
-		fb, ok := num(b)
+// lookup returns the value at path in doc.
+func lookup(doc map[string]any, path ...string) (any, bool) {
+	var v any = doc
+	for _, k := range path {
+		m, ok := v.(map[string]any)
 		if !ok {
-			return 0, false
+			return nil, false
 		}
-		if ia, ok := a.(int64); ok {
-			if ib, ok := b.(int64); ok {
-				return cmpInt(ia, ib), true
-			}
-		}
-		switch {
-		case fa < fb:
-			return -1, true
-		case fa > fb:
-			return 1, true
-		}
-		return 0, true
-	}
-	switch x := a.(type) {
-	case string:
-		if y, ok := b.(string); ok {
-			return strings.Compare(x, y), true
-		}
-	case time.Time:
-		if y, ok := b.(time.Time); ok {
-			return x.Compare(y), true
-		}
-	case bool:
-		if y, ok := b.(bool); ok {
-			switch {
-			case x == y:
-				return 0, true
-			case !x:
-				return -1, true
-			}
-			return 1, true
+		if v, ok = m[k]; !ok {
+			return nil, false
 		}
 	}
-	return 0, false
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-// sortable reports whether v can be ordered at all (missing and NaN sort last).
-func sortable(v any, ok bool) bool {
-	if !ok {
-		return false
-	}
-	_, c := compareValues(v, v)
-	return c
+	return v, true
 }

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/recordlab/go-record/backend"
-	"github.com/recordlab/go-record/internal/docjson"
 	"github.com/recordlab/go-record/record"
 )
 
@@ -56,7 +54,8 @@ status!=failed. OP is one of = != < <= > >=; the value is an integer, a
 decimal, true, false, null, an RFC 3339 time or a string.
 
 --sort orders by the value at a path (metrics.loss.min, lr, created);
--PATH sorts descending. Records without a value there come last.
+-PATH sorts descending. Numbers come first, then strings, then times;
+records without such a value there come last, equal values in id order.
 
 --json prints one record per line in the exact JSON form of "record show"
 (floats always with a '.', {"$float": "NaN"}, {"$time": "..."}).`,
@@ -88,14 +87,14 @@ func runLs(e *env, args []string) error {
 	if limit < 0 {
 		return usageErrorf("bad --limit %d: want 0 or more", limit)
 	}
-	var sortPath []string
-	desc := strings.HasPrefix(sortBy, "-")
 	if sortBy != "" {
-		if sortPath, err = record.ParsePath(strings.TrimPrefix(sortBy, "-")); err != nil {
+		o := record.OrderBy(strings.TrimPrefix(sortBy, "-"), strings.HasPrefix(sortBy, "-"))
+		if err := o.Err(); err != nil {
 			return usageErrorf("bad --sort %q: %v", sortBy, strings.TrimPrefix(err.Error(), "record: "))
 		}
+		opts = append(opts, o)
 	}
-	if limit > 0 && sortPath == nil {
+	if limit > 0 {
 		opts = append(opts, record.Limit(limit))
 	}
 	s, err := e.open(dsn)
@@ -103,33 +102,29 @@ func runLs(e *env, args []string) error {
 		return err
 	}
 	defer s.Close(context.Background())
-	snaps, err := s.ListAll(e.ctx, coll, opts...)
-	if err != nil {
-		return err
+	n := 0
+	var docs []map[string]any
+	for snap, err := range s.List(e.ctx, coll, opts...) {
+		if err != nil {
+			return err
+		}
+		n++
+		if !asJSON {
+			docs = append(docs, snap.Doc())
+			continue
+		}
+		b, err := snap.MarshalJSON()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s\n", b)
 	}
-	if len(snaps) == 0 {
+	if n == 0 {
 		if err := e.mustExist(s, coll, dsn); err != nil {
 			return err
 		}
 	}
-	docs := make([]map[string]any, len(snaps))
-	for i, sn := range snaps {
-		docs[i] = sn.Doc()
-	}
-	if sortPath != nil {
-		sortDocs(docs, sortPath, desc)
-		if limit > 0 && len(docs) > limit {
-			docs = docs[:limit]
-		}
-	}
 	if asJSON {
-		for _, d := range docs {
-			b, err := docjson.Marshal(d)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "%s\n", b)
-		}
 		return nil
 	}
 	return table(e, docs)
@@ -137,40 +132,15 @@ func runLs(e *env, args []string) error {
 
 // mustExist returns a not-found error when coll has no records at all.
 func (e *env) mustExist(s *record.Store, coll, dsn string) error {
-	any1, err := s.ListAll(e.ctx, coll, record.Limit(1))
-	if err != nil {
-		return err
+	for _, err := range s.List(e.ctx, coll, record.Limit(1), record.Fields("id")) {
+		return err // there is a record, or an error
 	}
-	if len(any1) == 0 {
-		return fmt.Errorf("no collection %q in %s: %w", coll, e.storeName(dsn), record.ErrNotFound)
-	}
-	return nil
+	return e.notFound(coll, dsn)
 }
 
-// sortDocs sorts stably by the value at path; values that cannot be
-// ordered come last in either direction.
-func sortDocs(docs []map[string]any, path []string, desc bool) {
-	slices.SortStableFunc(docs, func(a, b map[string]any) int {
-		va, oka := backend.Lookup(a, path)
-		vb, okb := backend.Lookup(b, path)
-		sa, sb := sortable(va, oka), sortable(vb, okb)
-		switch {
-		case !sa && !sb:
-			return 0
-		case !sa:
-			return 1
-		case !sb:
-			return -1
-		}
-		c, ok := compareValues(va, vb)
-		if !ok {
-			return 0
-		}
-		if desc {
-			return -c
-		}
-		return c
-	})
+// notFound is the error for a collection without records.
+func (e *env) notFound(coll, dsn string) error {
+	return fmt.Errorf("no collection %q in %s: %w", coll, e.storeName(dsn), record.ErrNotFound)
 }
 
 // table prints the ls table.
@@ -214,6 +184,6 @@ func table(e *env, docs []map[string]any) error {
 }
 
 func cellAt(doc map[string]any, path ...string) string {
-	v, ok := backend.Lookup(doc, path)
+	v, ok := lookup(doc, path...)
 	return cell(v, ok)
 }

@@ -6,17 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"os/signal"
-	"sort"
 	"strings"
 	"syscall"
 
 	"golang.org/x/term"
 
-	"github.com/recordlab/go-record/backend"
-	_ "github.com/recordlab/go-record/backend/all"
+	_ "github.com/recordlab/go-record/backend/all" // registers every adapter
 	"github.com/recordlab/go-record/record"
 )
 
@@ -59,8 +56,7 @@ type env struct {
 	ctx            context.Context
 	stdin          io.Reader
 	stdout, stderr io.Writer
-	dsn            string   // --dsn before the command; "" = $RECORD_DSN, else the default
-	secrets        []string // DSN passwords, hidden from every message
+	dsn            string // --dsn before the command; "" = $RECORD_DSN, else the default
 	cmd            *command
 }
 
@@ -84,7 +80,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return e.fail(usageErrorf("%v (see record --help)", err))
 	}
-	e.remember(e.dsn)
 	rest := top.Args()
 	if len(rest) == 0 {
 		return e.fail(usageErrorf("missing command (see record --help)"))
@@ -134,16 +129,9 @@ exit status: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict
 	return b.String()
 }
 
-// remember notes the password of a DSN so that no message shows it.
-func (e *env) remember(dsn string) {
-	if u, err := url.Parse(dsn); err == nil && u.User != nil {
-		if pw, ok := u.User.Password(); ok && pw != "" {
-			e.secrets = append(e.secrets, pw, url.QueryEscape(pw), url.PathEscape(pw))
-		}
-	}
-}
-
 // fail prints err as one line on stderr and returns its exit status.
+// Errors of package record hold no DSN password (it scrubs them), and
+// the CLI names stores only through storeName.
 func (e *env) fail(err error) int {
 	if err == nil {
 		return exitOK
@@ -152,24 +140,12 @@ func (e *env) fail(err error) int {
 	for _, p := range []string{"record: ", "plotting: "} {
 		msg = strings.TrimPrefix(msg, p)
 	}
-	if e.cmd != nil && !strings.HasPrefix(msg, e.cmd.name+":") {
+	if e.cmd != nil && !strings.HasPrefix(msg, e.cmd.name+":") && !strings.HasPrefix(msg, e.cmd.name+" ") {
 		msg = e.cmd.name + ": " + msg
 	}
-	msg = e.hide(msg)
 	msg = strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", "; ")), " ")
 	fmt.Fprintln(e.stderr, "record: "+msg)
 	return exitCode(err)
-}
-
-func (e *env) hide(s string) string {
-	secrets := append([]string(nil), e.secrets...)
-	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
-	for _, p := range secrets {
-		if p != "" {
-			s = strings.ReplaceAll(s, p, "xxxxx")
-		}
-	}
-	return s
 }
 
 func exitCode(err error) int {
@@ -205,13 +181,7 @@ func (e *env) open(dsn string) (*record.Store, error) {
 	if dsn == "" {
 		dsn = e.dsn
 	}
-	e.remember(dsn)
-	e.remember(os.Getenv(record.DSNEnv))
-	s, err := record.Open(e.ctx, dsn)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
+	return record.Open(e.ctx, dsn)
 }
 
 // storeName is the DSN a store was opened with, without password, for messages.
@@ -219,11 +189,5 @@ func (e *env) storeName(dsn string) string {
 	if dsn == "" {
 		dsn = e.dsn
 	}
-	if dsn == "" {
-		dsn = os.Getenv(record.DSNEnv)
-	}
-	if dsn == "" {
-		dsn = record.DefaultDSN
-	}
-	return e.hide(backend.Redact(dsn))
+	return record.RedactDSN(record.ResolveDSN(dsn))
 }

@@ -83,11 +83,11 @@ func runDrop(e *env, args []string) error {
 		return err
 	}
 	if !yes {
-		snaps, err := s.ListAll(e.ctx, coll)
+		n, err := e.count(s, coll, nil)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stderr, "drop collection %s with %d records from %s? This cannot be undone. [y/N] ", coll, len(snaps), e.storeName(dsn))
+		fmt.Fprintf(e.stderr, "drop collection %s with %d records from %s? This cannot be undone. [y/N] ", coll, n, e.storeName(dsn))
 		answer, _ := bufio.NewReader(e.stdin).ReadString('\n')
 		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 			return fmt.Errorf("cancelled; %s is unchanged", coll)

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/recordlab/go-record/backend"
 	"github.com/recordlab/go-record/record"
 )
 
@@ -39,9 +38,8 @@ func runShow(e *env, args []string) error {
 	if err := checkID(id); err != nil {
 		return err
 	}
-	var keys []string
 	if path != "" {
-		if keys, err = record.ParsePath(path); err != nil {
+		if _, err := record.ParsePath(path); err != nil {
 			return usageErrorf("bad --path %q: %v", path, strings.TrimPrefix(err.Error(), "record: "))
 		}
 	}
@@ -55,9 +53,9 @@ func runShow(e *env, args []string) error {
 		return err
 	}
 	var v any = snap.Doc()
-	if keys != nil {
+	if path != "" {
 		var ok bool
-		if v, ok = backend.Lookup(snap.Doc(), keys); !ok {
+		if v, ok = snap.Get(path); !ok {
 			return fmt.Errorf("%s/%s has no %s: %w", coll, id, path, record.ErrNotFound)
 		}
 	}
@@ -162,8 +160,8 @@ func runDiff(e *env, args []string) error {
 		section("metrics")
 		for _, m := range names {
 			for _, f := range [][2]string{{"last", "last"}, {"best", "min"}} {
-				va, oka := backend.Lookup(a, []string{"metrics", m, f[1]})
-				vb, okb := backend.Lookup(b, []string{"metrics", m, f[1]})
+				va, oka := lookup(a, "metrics", m, f[1])
+				vb, okb := lookup(b, "metrics", m, f[1])
 				row(m+"."+f[0], va, vb, oka, okb, cell)
 			}
 		}

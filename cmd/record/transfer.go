@@ -2,16 +2,12 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"slices"
-	"time"
 
-	"github.com/recordlab/go-record/backend"
-	"github.com/recordlab/go-record/internal/docjson"
 	"github.com/recordlab/go-record/record"
 )
 
@@ -24,7 +20,7 @@ Each line is one record, oldest first, in the exact JSON form of "record
 show" (floats always with a '.', {"$float": "NaN"}, {"$time": "..."}), so
 every value comes back bit for bit:
 
-  {"id": ID, "doc": DOCUMENT, "series": {NAME: {"steps": [...], "values": [...], "times": [...]}}}
+  {"id": ID, "doc": DOCUMENT, "series": {NAME: {"steps": [...], "times": [...], "values": [...]}}}
 
 "series" holds the points of every metric series of the record (absent
 when there is none). "record import" reads these lines back; exporting
@@ -54,177 +50,32 @@ func runExport(e *env, args []string) error {
 		return err
 	}
 	defer s.Close(context.Background())
-	snaps, err := s.ListAll(e.ctx, coll, opts...)
+	bar, err := e.countedProgress("export "+coll, s, coll, opts)
 	if err != nil {
 		return err
 	}
-	if len(snaps) == 0 && len(where) == 0 {
-		return e.mustExist(s, coll, dsn)
-	}
-	bar := e.progress("export "+coll, len(snaps))
 	defer bar.done()
 	w := bufio.NewWriterSize(e.stdout, 1<<16)
-	for _, snap := range snaps {
-		doc := snap.Doc()
-		ser, err := readSeries(e, s.Backend_(), coll, snap.ID(), doc)
-		if err != nil {
-			return err
-		}
-		line, err := encodeLine(snap.ID(), doc, ser)
-		if err != nil {
-			return err
-		}
-		if _, err := w.Write(line); err != nil {
-			return err
-		}
-		bar.add(1)
+	n, err := s.Export(e.ctx, coll, lineCounter{w, bar}, opts...)
+	if err != nil {
+		return err
+	}
+	if n == 0 && len(where) == 0 {
+		return e.notFound(coll, dsn)
 	}
 	return w.Flush()
 }
 
-// series are a record's metric points by metric name.
-type series map[string][]backend.Point
-
-// readSeries reads the points of every metric the document summarises.
-// A backend without a series store keeps them in the document itself.
-func readSeries(e *env, b backend.Backend, coll, id string, doc map[string]any) (series, error) {
-	ss, ok := b.(backend.SeriesStore)
-	if !ok {
-		return nil, nil
-	}
-	m, _ := doc["metrics"].(map[string]any)
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	out := series{}
-	for _, name := range names {
-		var pts []backend.Point
-		for batch, err := range ss.ReadSeries(e.ctx, coll, id, name) {
-			if err != nil {
-				return nil, fmt.Errorf("read series %s of %s/%s: %w", name, coll, id, err)
-			}
-			pts = append(pts, batch...)
-		}
-		if len(pts) > 0 {
-			out[name] = pts
-		}
-	}
-	return out, nil
+// lineCounter advances a progress bar by the lines written through it:
+// export writes one line per record.
+type lineCounter struct {
+	w   io.Writer
+	bar *bar
 }
 
-// encodeLine is one line of the export format.
-func encodeLine(id string, doc map[string]any, ser series) ([]byte, error) {
-	buf := []byte(`{"id":`)
-	buf, err := docjson.Append(buf, id)
-	if err != nil {
-		return nil, err
-	}
-	buf = append(buf, `,"doc":`...)
-	if buf, err = docjson.Append(buf, doc); err != nil {
-		return nil, fmt.Errorf("encode %s: %w", id, err)
-	}
-	if len(ser) > 0 {
-		m := make(map[string]any, len(ser))
-		for name, pts := range ser {
-			steps := make([]any, len(pts))
-			values := make([]any, len(pts))
-			times := make([]any, len(pts))
-			for i, p := range pts {
-				steps[i], values[i], times[i] = p.Step, p.Value, p.Time.UTC()
-			}
-			m[name] = map[string]any{"steps": steps, "values": values, "times": times}
-		}
-		buf = append(buf, `,"series":`...)
-		if buf, err = docjson.Append(buf, m); err != nil {
-			return nil, fmt.Errorf("encode series of %s: %w", id, err)
-		}
-	}
-	return append(buf, "}\n"...), nil
-}
-
-// decodeLine reads one line of the export format.
-func decodeLine(line []byte) (id string, doc map[string]any, ser series, err error) {
-	top, err := docjson.Unmarshal(line)
-	if err != nil {
-		return "", nil, nil, err
-	}
-	for k := range top {
-		if k != "id" && k != "doc" && k != "series" {
-			return "", nil, nil, fmt.Errorf("unknown field %q (want id, doc, series)", k)
-		}
-	}
-	id, ok := top["id"].(string)
-	if !ok {
-		return "", nil, nil, errors.New(`"id" is missing or not a string`)
-	}
-	if err := record.ValidID(id); err != nil {
-		return "", nil, nil, fmt.Errorf("bad id %q", id)
-	}
-	doc, ok = top["doc"].(map[string]any)
-	if !ok {
-		return "", nil, nil, errors.New(`"doc" is missing or not an object`)
-	}
-	nv, err := record.Normalize(doc) // validates keys and values
-	if err != nil {
-		return "", nil, nil, err
-	}
-	doc = nv.(map[string]any)
-	sm, ok := top["series"].(map[string]any)
-	if !ok && top["series"] != nil {
-		return "", nil, nil, errors.New(`"series" is not an object`)
-	}
-	ser = series{}
-	for name, v := range sm {
-		if _, err := record.ParsePath(name); err != nil || name == "" {
-			return "", nil, nil, fmt.Errorf("bad metric name %q", name)
-		}
-		pts, err := decodePoints(v)
-		if err != nil {
-			return "", nil, nil, fmt.Errorf("series %s: %w", name, err)
-		}
-		ser[name] = pts
-	}
-	return id, doc, ser, nil
-}
-
-func decodePoints(v any) ([]backend.Point, error) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, errors.New("not an object")
-	}
-	steps, _ := m["steps"].([]any)
-	values, _ := m["values"].([]any)
-	times, hasTimes := m["times"].([]any)
-	if len(values) != len(steps) || hasTimes && len(times) != len(steps) {
-		return nil, errors.New("steps, values and times differ in length")
-	}
-	pts := make([]backend.Point, len(steps))
-	for i := range steps {
-		st, ok := steps[i].(int64)
-		if !ok {
-			return nil, fmt.Errorf("step %d is not an integer", i)
-		}
-		var val float64
-		switch x := values[i].(type) {
-		case float64:
-			val = x
-		case int64:
-			val = float64(x)
-		default:
-			return nil, fmt.Errorf("value %d is not a number", i)
-		}
-		pts[i] = backend.Point{Step: st, Value: val}
-		if hasTimes {
-			t, ok := times[i].(time.Time)
-			if !ok {
-				return nil, fmt.Errorf("time %d is not a {\"$time\": ...}", i)
-			}
-			pts[i].Time = t
-		}
-	}
-	return pts, nil
+func (c lineCounter) Write(p []byte) (int, error) {
+	c.bar.add(bytes.Count(p, []byte{'\n'}))
+	return c.w.Write(p)
 }
 
 var importCmd = &command{
@@ -261,47 +112,13 @@ func runImport(e *env, args []string) error {
 		return err
 	}
 	defer s.Close(context.Background())
-	t := transfer{e: e, dst: s.Backend_(), overwrite: overwrite}
 	bar := e.progress("import "+coll, 0)
-	r := bufio.NewReaderSize(e.stdin, 1<<16)
-	for n := 1; ; n++ {
-		line, rerr := r.ReadBytes('\n')
-		if rerr != nil && rerr != io.EOF {
-			bar.done()
-			return fmt.Errorf("read stdin: %w", rerr)
-		}
-		if len(trimSpace(line)) > 0 {
-			id, doc, ser, err := decodeLine(line)
-			if err != nil {
-				bar.done()
-				return fmt.Errorf("line %d: %v", n, err)
-			}
-			if _, ok := doc["collection"]; ok {
-				doc["collection"] = coll
-			}
-			if err := t.put(coll, id, doc, ser); err != nil {
-				bar.done()
-				return err
-			}
-			bar.add(1)
-		}
-		if rerr == io.EOF {
-			break
-		}
-		if err := e.ctx.Err(); err != nil {
-			bar.done()
-			return err
-		}
-	}
+	rep, err := s.Import(e.ctx, coll, e.stdin, transferOptions(bar, overwrite)...)
 	bar.done()
-	return t.finish("imported", verbose)
-}
-
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
+	if err := conflictsOnly(err); err != nil {
+		return err
 	}
-	return b
+	return e.finish("imported", rep, verbose)
 }
 
 var copyCmd = &command{
@@ -346,7 +163,6 @@ func runCopy(e *env, args []string) error {
 		return err
 	}
 	defer src.Close(context.Background())
-	e.remember(to)
 	dst, err := record.Open(e.ctx, to)
 	if err != nil {
 		return err
@@ -357,187 +173,57 @@ func runCopy(e *env, args []string) error {
 			return err
 		}
 	}
-	t := transfer{e: e, dst: dst.Backend_(), overwrite: overwrite}
+	var total record.TransferReport
 	for _, coll := range colls {
-		snaps, err := src.ListAll(e.ctx, coll)
+		bar, err := e.countedProgress("copy "+coll, src, coll, nil)
 		if err != nil {
 			return err
 		}
-		if len(snaps) == 0 {
-			if err := e.mustExist(src, coll, from); err != nil {
-				return err
-			}
-		}
-		bar := e.progress("copy "+coll, len(snaps))
-		for _, snap := range snaps {
-			doc := snap.Doc()
-			ser, err := readSeries(e, src.Backend_(), coll, snap.ID(), doc)
-			if err != nil {
-				bar.done()
-				return err
-			}
-			if err := t.put(coll, snap.ID(), doc, ser); err != nil {
-				bar.done()
-				return err
-			}
-			bar.add(1)
-		}
+		rep, err := record.Copy(e.ctx, src, dst, coll, transferOptions(bar, overwrite)...)
 		bar.done()
-	}
-	return t.finish("copied", verbose)
-}
-
-// transfer stores whole records into a backend, idempotently.
-type transfer struct {
-	e         *env
-	dst       backend.Backend
-	overwrite bool
-
-	added, same, resumed, replaced int
-	conflicts                      []string
-}
-
-// put stores one record with its series: a new record is inserted; one
-// with the same document is kept, and its series completed when they are
-// a prefix of ser; anything else is a conflict, or replaced on overwrite.
-func (t *transfer) put(coll, id string, doc map[string]any, ser series) error {
-	ctx := t.e.ctx
-	ss, hasSeries := t.dst.(backend.SeriesStore)
-	if !hasSeries && len(ser) > 0 {
-		// Without a series store, series live in the document, as record
-		// keeps them for such backends.
-		doc = docWithSeries(doc, ser)
-		ser = nil
-	}
-	old, err := t.dst.Get(ctx, coll, id)
-	switch {
-	case errors.Is(err, backend.ErrNotFound):
-		if err := t.dst.Insert(ctx, coll, id, doc); err != nil {
+		if err := conflictsOnly(err); err != nil {
 			return err
 		}
-		t.added++
-		return t.appendAll(ss, coll, id, ser, nil)
-	case err != nil:
-		return err
-	}
-	if same(old, doc) {
-		have := series{}
-		for name := range ser {
-			for batch, err := range ss.ReadSeries(ctx, coll, id, name) {
-				if err != nil {
-					return err
-				}
-				have[name] = append(have[name], batch...)
-			}
+		if rep.Records() == 0 {
+			return e.notFound(coll, from)
 		}
-		if prefixes(have, ser) {
-			if complete(have, ser) {
-				t.same++
-			} else {
-				t.resumed++
-			}
-			return t.appendAll(ss, coll, id, ser, have)
-		}
+		total.Added += rep.Added
+		total.Unchanged += rep.Unchanged
+		total.Completed += rep.Completed
+		total.Replaced += rep.Replaced
+		total.Conflicts = append(total.Conflicts, rep.Conflicts...)
 	}
-	if !t.overwrite {
-		t.conflicts = append(t.conflicts, coll+"/"+id)
+	return e.finish("copied", total, verbose)
+}
+
+// transferOptions are the options of import and copy.
+func transferOptions(b *bar, overwrite bool) []record.TransferOption {
+	opts := []record.TransferOption{record.Progress(func(r record.TransferReport) { b.set(r.Records()) })}
+	if overwrite {
+		opts = append(opts, record.Overwrite())
+	}
+	return opts
+}
+
+// conflictsOnly returns err unless it only reports conflicts, which the
+// report holds and finish turns into exit status 4.
+func conflictsOnly(err error) error {
+	var ce *record.ConflictError
+	if errors.As(err, &ce) {
 		return nil
 	}
-	d, ok := t.dst.(backend.Deleter)
-	if !ok {
-		return fmt.Errorf("%s/%s: the destination cannot delete records to overwrite them: %w", coll, id, record.ErrUnsupported)
-	}
-	if err := d.Delete(ctx, coll, id); err != nil {
-		return err
-	}
-	if err := t.dst.Insert(ctx, coll, id, doc); err != nil {
-		return err
-	}
-	t.replaced++
-	return t.appendAll(ss, coll, id, ser, nil)
+	return err
 }
 
-// appendAll appends the points of ser that have has not, in batches.
-func (t *transfer) appendAll(ss backend.SeriesStore, coll, id string, ser, have series) error {
-	names := make([]string, 0, len(ser))
-	for name := range ser {
-		names = append(names, name)
+// finish prints the summary of an import or copy and reports the conflicts.
+func (e *env) finish(verb string, r record.TransferReport, verbose bool) error {
+	if verbose || isTerminal(e.stderr) {
+		fmt.Fprintf(e.stderr, "%s %d records: %d added, %d unchanged, %d completed, %d replaced, %d conflicting\n",
+			verb, r.Records(), r.Added, r.Unchanged, r.Completed, r.Replaced, len(r.Conflicts))
 	}
-	slices.Sort(names)
-	const batch = 10000
-	for _, name := range names {
-		pts := ser[name][len(have[name]):]
-		for len(pts) > 0 {
-			n := min(batch, len(pts))
-			if err := ss.AppendSeries(t.e.ctx, coll, id, name, pts[:n]); err != nil {
-				return fmt.Errorf("append series %s of %s/%s: %w", name, coll, id, err)
-			}
-			pts = pts[n:]
-		}
-	}
-	return nil
-}
-
-// prefixes reports whether every series in have is a prefix of the one in want.
-func prefixes(have, want series) bool {
-	for name, h := range have {
-		w := want[name]
-		if len(h) > len(w) {
-			return false
-		}
-		for i := range h {
-			if !samePoint(h[i], w[i]) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func complete(have, want series) bool {
-	for name, w := range want {
-		if len(have[name]) != len(w) {
-			return false
-		}
-	}
-	return true
-}
-
-func samePoint(a, b backend.Point) bool {
-	return a.Step == b.Step && a.Time.Equal(b.Time) &&
-		(math.Float64bits(a.Value) == math.Float64bits(b.Value) || math.IsNaN(a.Value) && math.IsNaN(b.Value))
-}
-
-// docWithSeries puts series into the document at series.NAME.{steps,values,times}.
-func docWithSeries(doc map[string]any, ser series) map[string]any {
-	out := make(map[string]any, len(doc)+1)
-	for k, v := range doc {
-		out[k] = v
-	}
-	sm, _ := out["series"].(map[string]any)
-	if sm == nil {
-		sm = map[string]any{}
-	}
-	for name, pts := range ser {
-		steps, values, times := make([]any, len(pts)), make([]any, len(pts)), make([]any, len(pts))
-		for i, p := range pts {
-			steps[i], values[i], times[i] = p.Step, p.Value, p.Time
-		}
-		sm[name] = map[string]any{"steps": steps, "values": values, "times": times}
-	}
-	out["series"] = sm
-	return out
-}
-
-// finish reports the counts and the conflicts.
-func (t *transfer) finish(verb string, verbose bool) error {
-	if verbose || isTerminal(t.e.stderr) {
-		fmt.Fprintf(t.e.stderr, "%s %d records: %d added, %d unchanged, %d completed, %d replaced, %d conflicting\n",
-			verb, t.added+t.same+t.resumed+t.replaced+len(t.conflicts), t.added, t.same, t.resumed, t.replaced, len(t.conflicts))
-	}
-	if len(t.conflicts) > 0 {
+	if len(r.Conflicts) > 0 {
 		return &conflictError{msg: fmt.Sprintf("%d records exist with other content and were left unchanged (first: %s); --overwrite replaces them",
-			len(t.conflicts), t.conflicts[0])}
+			len(r.Conflicts), r.Conflicts[0])}
 	}
 	return nil
 }

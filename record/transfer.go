@@ -1,0 +1,441 @@
+package record
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/recordlab/go-record/backend"
+	"github.com/recordlab/go-record/internal/docjson"
+)
+
+// TransferReport says what Import or Copy did with each record it read.
+type TransferReport struct {
+	// Added counts records that the destination did not have.
+	Added int
+	// Unchanged counts records that the destination had with the same
+	// document and every series point.
+	Unchanged int
+	// Completed counts records that the destination had with the same
+	// document and the first part of each series (an earlier transfer
+	// stopped half way): the missing points were appended.
+	Completed int
+	// Replaced counts records that the destination had with other content
+	// and that Overwrite replaced.
+	Replaced int
+	// Conflicts names ("collection/id") the records that the destination
+	// has with another document or other series points, left unchanged.
+	Conflicts []string
+}
+
+// Records returns the number of records read: the sum of every count.
+func (r TransferReport) Records() int {
+	return r.Added + r.Unchanged + r.Completed + r.Replaced + len(r.Conflicts)
+}
+
+// ConflictError is the error Import and Copy return, beside their report,
+// when the destination holds some of the records with other content; those
+// were left unchanged and every other record was transferred. It matches
+// ErrExists with errors.Is.
+type ConflictError struct {
+	// Conflicts names the records left unchanged, as "collection/id".
+	Conflicts []string
+}
+
+func (e *ConflictError) Error() string {
+	if len(e.Conflicts) == 1 {
+		return "record: " + e.Conflicts[0] + " exists with other content and was left unchanged"
+	}
+	return fmt.Sprintf("record: %d records exist with other content and were left unchanged (first: %s)",
+		len(e.Conflicts), e.Conflicts[0])
+}
+
+// Unwrap returns ErrExists.
+func (e *ConflictError) Unwrap() error { return ErrExists }
+
+// A TransferOption changes how Import and Copy store records.
+type TransferOption func(*transferConfig)
+
+type transferConfig struct {
+	overwrite bool
+	progress  func(TransferReport)
+}
+
+// Overwrite replaces records that the destination holds with another
+// document or other series points (deleting the old record and its
+// series first), instead of reporting them as conflicts.
+func Overwrite() TransferOption { return func(c *transferConfig) { c.overwrite = true } }
+
+// Progress calls f after each record with the report so far, for example
+// to draw a progress bar. f must not keep or change the report's slice.
+func Progress(f func(TransferReport)) TransferOption {
+	return func(c *transferConfig) { c.progress = f }
+}
+
+// Import reads records written by Export from r and stores them in coll
+// with their series, every value exactly; a document's "collection" field
+// is set to coll. It is idempotent: a record the store has with the same
+// document is left alone, and its series are completed when they hold
+// only the first part of the exported points (an earlier import stopped
+// half way). A record the store has with another document or other points
+// is a conflict: it is left unchanged, the others are imported, and Import
+// returns a *ConflictError; with Overwrite it is replaced instead.
+//
+// Import holds one record at a time in memory (the export format puts a
+// record's steps, times and values in separate arrays, so a record's
+// points are read whole) and writes its series in batches. A line that
+// cannot be imported ends the import with an error naming the line, which
+// matches ErrInvalid; the records before it stay imported.
+func (s *Store) Import(ctx context.Context, coll string, r io.Reader, opts ...TransferOption) (TransferReport, error) {
+	if err := ValidCollection(coll); err != nil {
+		return TransferReport{}, err
+	}
+	t := newTransfer(s, coll, opts)
+	br := bufio.NewReaderSize(r, 1<<16)
+	for n := 1; ; n++ {
+		if err := ctx.Err(); err != nil {
+			return t.rep, s.fail(ctx, "import", coll, "", err)
+		}
+		line, rerr := br.ReadBytes('\n')
+		if rerr != nil && rerr != io.EOF {
+			return t.rep, &Error{Op: "import", Collection: coll, err: rerr}
+		}
+		if len(bytes.TrimSpace(line)) > 0 {
+			in, err := decodeLine(line)
+			if err != nil {
+				return t.rep, &Error{Op: "import", Collection: coll, err: &lineError{line: n, err: err}}
+			}
+			if _, ok := in.doc["collection"]; ok {
+				in.doc["collection"] = coll
+			}
+			if err := t.put(ctx, in); err != nil {
+				return t.rep, err
+			}
+		}
+		if rerr == io.EOF {
+			return t.finish()
+		}
+	}
+}
+
+// lineError is a line of an export that cannot be imported.
+type lineError struct {
+	line int
+	err  error
+}
+
+func (e *lineError) Error() string {
+	return "line " + strconv.Itoa(e.line) + ": " + trimPrefix(e.err.Error())
+}
+
+func (e *lineError) Unwrap() []error { return []error{ErrInvalid, e.err} }
+
+func trimPrefix(msg string) string {
+	if len(msg) > 8 && msg[:8] == "record: " {
+		return msg[8:]
+	}
+	return msg
+}
+
+// Copy copies the records of coll from one store to another with their
+// series, every value exactly, idempotently: with the same rules as
+// Import, a record the destination has with the same content is left
+// alone (its series completed when only their first part is there), and
+// one with other content is a conflict (a *ConflictError) unless
+// Overwrite replaces it. Records stream from the source one at a time and
+// series one batch at a time, so memory does not grow with the collection
+// or the series.
+func Copy(ctx context.Context, from, to *Store, coll string, opts ...TransferOption) (TransferReport, error) {
+	if err := ValidCollection(coll); err != nil {
+		return TransferReport{}, err
+	}
+	t := newTransfer(to, coll, opts)
+	for snap, err := range from.List(ctx, coll) {
+		if err != nil {
+			return t.rep, err
+		}
+		doc, names := snap.transferable()
+		in := incoming{id: snap.id, doc: doc, names: names, series: func(name string) iter.Seq2[[]Point, error] {
+			return snap.Series(ctx, name)
+		}}
+		if err := t.put(ctx, in); err != nil {
+			return t.rep, err
+		}
+	}
+	return t.finish()
+}
+
+// transferable returns what Export and Copy transfer of a snapshot: the
+// document without the series a backend without SeriesStore keeps in it,
+// and the names of the metrics whose series may have points.
+func (s *Snapshot) transferable() (map[string]any, []string) {
+	names := s.MetricNames()
+	if _, ok := s.store.b.(backend.SeriesStore); ok {
+		return s.doc, names
+	}
+	sm, ok := s.doc["series"].(map[string]any)
+	if !ok {
+		return s.doc, names
+	}
+	for name := range sm {
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return without(s.doc, "series"), names
+}
+
+// without returns a shallow copy of doc without the top-level key.
+func without(doc map[string]any, key string) map[string]any {
+	out := make(map[string]any, len(doc))
+	for k, v := range doc {
+		if k != key {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// incoming is one record on its way into a store.
+type incoming struct {
+	id    string
+	doc   map[string]any
+	names []string // metrics that may have points, sorted
+	// series yields the points of one metric; it may be called more than
+	// once and yields the same points each time.
+	series func(name string) iter.Seq2[[]Point, error]
+}
+
+// transfer stores whole records into one collection of a store,
+// idempotently, and counts what it did.
+type transfer struct {
+	to   *Store
+	coll string
+	ss   backend.SeriesStore // nil: series go into the document
+	cfg  transferConfig
+	rep  TransferReport
+}
+
+func newTransfer(to *Store, coll string, opts []TransferOption) *transfer {
+	t := &transfer{to: to, coll: coll}
+	t.ss, _ = to.b.(backend.SeriesStore)
+	for _, o := range opts {
+		o(&t.cfg)
+	}
+	return t
+}
+
+func (t *transfer) finish() (TransferReport, error) {
+	if len(t.rep.Conflicts) > 0 {
+		return t.rep, &ConflictError{Conflicts: slices.Clone(t.rep.Conflicts)}
+	}
+	return t.rep, nil
+}
+
+// put stores one record with its series: a new record is inserted; one
+// with the same document is kept, and its series completed when what is
+// stored is a prefix of each incoming series; anything else is a
+// conflict, or replaced with Overwrite.
+func (t *transfer) put(ctx context.Context, in incoming) error {
+	dst, coll := t.to, t.coll
+	var old map[string]any
+	err := dst.do(ctx, "get", coll, in.id, func() (err error) {
+		old, err = dst.b.Get(ctx, coll, in.id)
+		return err
+	})
+	switch {
+	case errors.Is(err, ErrNotFound):
+		if err := t.insert(ctx, in); err != nil {
+			return err
+		}
+		t.rep.Added++
+		return t.done()
+	case err != nil:
+		return err
+	}
+	cur := old
+	if t.ss == nil {
+		cur = without(old, "series")
+	}
+	if sameValue(cur, in.doc) {
+		have := newSnapshot(dst, coll, in.id, old)
+		stored := make([]int, len(in.names)) // points stored, when fewer than incoming
+		prefix, more := true, false
+		for i, name := range in.names {
+			n, p, m, err := comparePrefix(have.Series(ctx, name), in.series(name))
+			if err != nil {
+				return err
+			}
+			if prefix = p; !prefix {
+				break
+			}
+			stored[i] = -1
+			if m {
+				stored[i], more = n, true
+			}
+		}
+		if prefix {
+			for i, name := range in.names {
+				if stored[i] < 0 {
+					continue
+				}
+				if err := t.appendSeries(ctx, in.id, name, in.series(name), stored[i]); err != nil {
+					return err
+				}
+			}
+			if more {
+				t.rep.Completed++
+			} else {
+				t.rep.Unchanged++
+			}
+			return t.done()
+		}
+	}
+	if !t.cfg.overwrite {
+		t.rep.Conflicts = append(t.rep.Conflicts, coll+"/"+in.id)
+		return t.done()
+	}
+	d, ok := dst.b.(backend.Deleter)
+	if !ok {
+		return &Error{Op: "overwrite", Collection: coll, ID: in.id,
+			err: fmt.Errorf("the destination cannot delete records: %w", ErrUnsupported)}
+	}
+	if err := dst.do(ctx, "delete", coll, in.id, func() error { return d.Delete(ctx, coll, in.id) }); err != nil {
+		return err
+	}
+	if err := t.insert(ctx, in); err != nil {
+		return err
+	}
+	t.rep.Replaced++
+	return t.done()
+}
+
+func (t *transfer) done() error {
+	if t.cfg.progress != nil {
+		t.cfg.progress(t.rep)
+	}
+	return nil
+}
+
+// insert stores a new record and all of its series.
+func (t *transfer) insert(ctx context.Context, in incoming) error {
+	dst := t.to
+	if err := dst.do(ctx, "insert", t.coll, in.id, func() error { return dst.b.Insert(ctx, t.coll, in.id, in.doc) }); err != nil {
+		return err
+	}
+	for _, name := range in.names {
+		if err := t.appendSeries(ctx, in.id, name, in.series(name), 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// transferBatch is the most points written in one call.
+const transferBatch = 10000
+
+// appendSeries appends the points of seq after the first skip ones.
+func (t *transfer) appendSeries(ctx context.Context, id, name string, seq iter.Seq2[[]Point, error], skip int) error {
+	for pts, err := range seq {
+		if err != nil {
+			return err
+		}
+		if skip >= len(pts) {
+			skip -= len(pts)
+			continue
+		}
+		pts, skip = pts[skip:], 0
+		for len(pts) > 0 {
+			batch := pts[:min(len(pts), transferBatch)]
+			pts = pts[len(batch):]
+			err := t.to.do(ctx, "append series "+name+" of", t.coll, id, func() error {
+				if t.ss != nil {
+					return t.ss.AppendSeries(ctx, t.coll, id, name, batch)
+				}
+				// The fallback layout without its summary op, which is last:
+				// the imported document already holds the summary.
+				ops := fallbackOps(name, batch, &summary{})
+				return t.to.b.Merge(ctx, t.coll, id, ops[:len(ops)-1])
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// comparePrefix walks two series side by side: n is the number of points
+// of have, prefix whether they are the first points of want, and more
+// whether want has points beyond them.
+func comparePrefix(have, want iter.Seq2[[]Point, error]) (n int, prefix, more bool, err error) {
+	hnext, hstop := iter.Pull2(have)
+	defer hstop()
+	wnext, wstop := iter.Pull2(want)
+	defer wstop()
+	var h, w []Point
+	for {
+		if len(h) == 0 {
+			b, err, ok := hnext()
+			if err != nil {
+				return 0, false, false, err
+			}
+			if !ok {
+				break
+			}
+			h = b
+			continue
+		}
+		if len(w) == 0 {
+			b, err, ok := wnext()
+			if err != nil {
+				return 0, false, false, err
+			}
+			if !ok {
+				return n, false, false, nil // have is longer
+			}
+			w = b
+			continue
+		}
+		k := min(len(h), len(w))
+		for i := range k {
+			if !samePoint(h[i], w[i]) {
+				return n, false, false, nil
+			}
+		}
+		n, h, w = n+k, h[k:], w[k:]
+	}
+	for len(w) == 0 {
+		b, err, ok := wnext()
+		if err != nil {
+			return 0, false, false, err
+		}
+		if !ok {
+			return n, true, false, nil
+		}
+		w = b
+	}
+	return n, true, true, nil
+}
+
+// samePoint compares bit for bit, except that every NaN is the same.
+func samePoint(a, b Point) bool {
+	return a.Step == b.Step && a.Time.Equal(b.Time) &&
+		(math.Float64bits(a.Value) == math.Float64bits(b.Value) || math.IsNaN(a.Value) && math.IsNaN(b.Value))
+}
+
+// sameValue reports whether two stored values are identical in the exact
+// JSON form (so NaN equals NaN, and 1 differs from 1.0).
+func sameValue(a, b any) bool {
+	x, err1 := docjson.Marshal(a)
+	y, err2 := docjson.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+}
