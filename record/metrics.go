@@ -204,27 +204,37 @@ names:
 	return failed
 }
 
+// fallbackKey is the top-level field under which a backend without
+// SeriesStore keeps series inside the document:
+// series.<name>.{steps,values,times} arrays. This file is the one place
+// that knows the layout.
+const fallbackKey = "series"
+
 // fallbackOps stores points inside the document when the backend has no
-// SeriesStore: series.<name>.{steps,values,times} arrays.
+// SeriesStore, with the metric's new summary in the same write.
 func fallbackOps(name string, pts []backend.Point, sum *summary) []backend.Op {
+	return append(fallbackAppend(name, pts), sum.op(name))
+}
+
+// fallbackAppend returns the ops that append pts to the fallback layout.
+func fallbackAppend(name string, pts []backend.Point) []backend.Op {
 	steps := make([]any, len(pts))
 	values := make([]any, len(pts))
 	times := make([]any, len(pts))
 	for i, p := range pts {
 		steps[i], values[i], times[i] = p.Step, p.Value, p.Time
 	}
-	base := []string{"series", name}
+	base := []string{fallbackKey, name}
 	return []backend.Op{
 		{Kind: backend.Append, Path: append(slices.Clip(base), "steps"), Value: steps},
 		{Kind: backend.Append, Path: append(slices.Clip(base), "values"), Value: values},
 		{Kind: backend.Append, Path: append(slices.Clip(base), "times"), Value: times},
-		sum.op(name),
 	}
 }
 
 // fallbackPoints reads the points that fallbackOps stored in doc.
 func fallbackPoints(doc map[string]any, name string) []backend.Point {
-	m, _ := backend.Lookup(doc, []string{"series", name})
+	m, _ := backend.Lookup(doc, []string{fallbackKey, name})
 	sm, _ := m.(map[string]any)
 	steps, _ := sm["steps"].([]any)
 	values, _ := sm["values"].([]any)

@@ -180,7 +180,7 @@ func (s *Snapshot) transferable() (map[string]any, []string) {
 	if _, ok := s.store.b.(backend.SeriesStore); ok {
 		return s.doc, names
 	}
-	sm, ok := s.doc["series"].(map[string]any)
+	sm, ok := s.doc[fallbackKey].(map[string]any)
 	if !ok {
 		return s.doc, names
 	}
@@ -190,7 +190,7 @@ func (s *Snapshot) transferable() (map[string]any, []string) {
 		}
 	}
 	slices.Sort(names)
-	return without(s.doc, "series"), names
+	return without(s.doc, fallbackKey), names
 }
 
 // without returns a shallow copy of doc without the top-level key.
@@ -263,7 +263,7 @@ func (t *transfer) put(ctx context.Context, in incoming) error {
 	}
 	cur := old
 	if t.ss == nil {
-		cur = without(old, "series")
+		cur = without(old, fallbackKey)
 	}
 	if sameValue(cur, in.doc) {
 		have := newSnapshot(dst, coll, in.id, old)
@@ -360,10 +360,8 @@ func (t *transfer) appendSeries(ctx context.Context, id, name string, seq iter.S
 				if t.ss != nil {
 					return t.ss.AppendSeries(ctx, t.coll, id, name, batch)
 				}
-				// The fallback layout without its summary op, which is last:
-				// the imported document already holds the summary.
-				ops := fallbackOps(name, batch, &summary{})
-				return t.to.b.Merge(ctx, t.coll, id, ops[:len(ops)-1])
+				// Without a summary op: the imported document holds it.
+				return t.to.b.Merge(ctx, t.coll, id, fallbackAppend(name, batch))
 			})
 			if err != nil {
 				return err

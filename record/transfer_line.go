@@ -94,13 +94,13 @@ func decodeLine(line []byte) (incoming, error) {
 	}
 	in.doc = nv.(map[string]any)
 	if !seen["series"] {
-		if sm, ok := in.doc["series"].(map[string]any); ok {
+		if sm, ok := in.doc[fallbackKey].(map[string]any); ok {
 			for name := range sm {
 				if validMetric(name) == nil {
 					cols[name] = fromPoints(fallbackPoints(in.doc, name))
 				}
 			}
-			delete(in.doc, "series")
+			delete(in.doc, fallbackKey)
 		}
 	}
 	for name := range cols {
