@@ -59,6 +59,10 @@ func (s *Store) List(ctx context.Context, coll string, opts ...ListOption) iter.
 				bq.Fields = append(bq.Fields, q.OrderBy)
 			}
 		}
+		var tree fieldTree
+		if q.fields != nil {
+			tree = newFieldTree(q.fields)
+		}
 		n := 0
 		for it, err := range l.List(ctx, coll, bq) {
 			if err != nil {
@@ -69,8 +73,8 @@ func (s *Store) List(ctx context.Context, coll string, opts ...ListOption) iter.
 				continue
 			}
 			doc := it.Doc
-			if q.fields != nil {
-				doc = project(doc, q.fields)
+			if tree != nil {
+				doc = tree.project(doc)
 			}
 			if !yield(newSnapshot(s, coll, it.ID, doc), nil) {
 				return
@@ -114,26 +118,75 @@ func (s *Store) Index(ctx context.Context, coll, path string) error {
 	})
 }
 
-// project returns a document holding only the values at fields that doc has.
-func project(doc map[string]any, fields [][]string) map[string]any {
-	out := map[string]any{}
+// fieldTree is the set of paths Fields asked for, as a tree: a key that
+// maps to nil is wanted whole.
+type fieldTree map[string]fieldTree
+
+func newFieldTree(fields [][]string) fieldTree {
+	root := fieldTree{}
 	for _, f := range fields {
-		v, ok := backend.Lookup(doc, f)
+		t := root
+		for i, k := range f {
+			sub, seen := t[k]
+			if seen && sub == nil {
+				break // an ancestor is wanted whole already
+			}
+			if i == len(f)-1 {
+				t[k] = nil
+				break
+			}
+			if sub == nil {
+				sub = fieldTree{}
+				t[k] = sub
+			}
+			t = sub
+		}
+	}
+	return root
+}
+
+// project returns doc restricted to the tree's paths. A document that an
+// adapter already projected holds nothing else and is returned as it is,
+// without copying.
+func (t fieldTree) project(doc map[string]any) map[string]any {
+	if t.within(doc) {
+		return doc
+	}
+	out := make(map[string]any, len(t))
+	for k, sub := range t {
+		v, ok := doc[k]
 		if !ok {
 			continue
 		}
-		m := out
-		for _, k := range f[:len(f)-1] {
-			next, ok := m[k].(map[string]any)
-			if !ok {
-				next = map[string]any{}
-				m[k] = next
-			}
-			m = next
+		if sub == nil {
+			out[k] = v
+			continue
 		}
-		m[f[len(f)-1]] = v
+		if m, ok := v.(map[string]any); ok {
+			if pm := sub.project(m); len(pm) > 0 {
+				out[k] = pm
+			}
+		}
 	}
 	return out
+}
+
+// within reports whether doc holds nothing outside the tree.
+func (t fieldTree) within(doc map[string]any) bool {
+	for k, v := range doc {
+		sub, ok := t[k]
+		if !ok {
+			return false
+		}
+		if sub == nil {
+			continue
+		}
+		m, ok := v.(map[string]any)
+		if !ok || !sub.within(m) {
+			return false
+		}
+	}
+	return true
 }
 
 // pathString joins keys back into dotted text, for messages.

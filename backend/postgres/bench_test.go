@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,13 +12,117 @@ import (
 
 	"github.com/recordlab/go-record/backend"
 	"github.com/recordlab/go-record/backend/postgres"
+	"github.com/recordlab/go-record/backendtest"
 	"github.com/recordlab/go-record/internal/docjson"
 	"github.com/recordlab/go-record/internal/docops"
+	"github.com/recordlab/go-record/record"
 )
 
-// Run with short settings:
+// BenchmarkBackend runs the shared benchmark set (backendtest.RunBenchmarks)
+// against the adapter and the raw pgx baseline of harness:
 //
-//	go test -run '^$' -bench . -benchtime 1x ./backend/postgres/
+//	go test -run '^$' -bench Backend ./backend/postgres/
+func BenchmarkBackend(b *testing.B) {
+	serverDSN(b)
+	backendtest.RunBenchmarks(b, harness)
+}
+
+// BenchmarkQueries measures, on 10k records of about 2 KB, listings that
+// the shared set does not, each beside raw SQL doing the same:
+// WhereNewest, a condition on a metric, newest first, Limit 20, whole
+// documents (the condition and the LIMIT run in the server); OrderNoIndex,
+// OrderBy a metric with Limit 20 and no index (what `record ls --sort
+// metrics.loss.min --limit 20` does before Store.Index).
+//
+//	go test -run '^$' -bench Queries ./backend/postgres/
+func BenchmarkQueries(b *testing.B) {
+	be := benchOpen(b)
+	ctx := context.Background()
+	const coll, n = "bench", 10_000
+	docs := map[string]map[string]any{}
+	for i := range n {
+		docs[fmt.Sprintf("6b077e18%016x", i)] = benchRecord(i)
+		if len(docs) == 1000 || i == n-1 {
+			if err := rawInsert(ctx, be, coll, docs); err != nil {
+				b.Fatal(err)
+			}
+			docs = map[string]map[string]any{}
+		}
+	}
+	if _, err := be.Pool().Exec(ctx, "analyze "+be.Table()); err != nil {
+		b.Fatal(err)
+	}
+	st := record.NewStore(be)
+	key := "(doc->'metrics'->'loss'->>'min')::float8"
+	for _, bc := range []struct {
+		name string
+		opts []record.ListOption
+		sql  string
+	}{
+		{"WhereNewest", []record.ListOption{record.Where("metrics.loss.min", "<", 0.5), record.NewestFirst(), record.Limit(20)},
+			"select id, doc from " + be.Table() + " where collection = $1 and " + key + " < 0.5 order by id desc limit 20"},
+		{"OrderNoIndex", []record.ListOption{record.OrderBy("metrics.loss.min", false), record.Limit(20)},
+			"select id, doc from " + be.Table() + " where collection = $1 order by " + key + ", id limit 20"},
+	} {
+		b.Run(bc.name+"/library", func(b *testing.B) {
+			for b.Loop() {
+				got := 0
+				for _, err := range st.List(ctx, coll, bc.opts...) {
+					if err != nil {
+						b.Fatal(err)
+					}
+					got++
+				}
+				if got != 20 {
+					b.Fatalf("%d records, want 20", got)
+				}
+			}
+		})
+		b.Run(bc.name+"/raw", func(b *testing.B) {
+			for b.Loop() {
+				rows, err := be.Pool().Query(ctx, bc.sql, coll)
+				if err != nil {
+					b.Fatal(err)
+				}
+				got := 0
+				for rows.Next() {
+					if _, err := docjson.Unmarshal(rows.RawValues()[1]); err != nil {
+						b.Fatal(err)
+					}
+					got++
+				}
+				if err := rows.Err(); err != nil || got != 20 {
+					b.Fatal(got, err)
+				}
+			}
+		})
+	}
+}
+
+// benchRecord returns a record of about 2 KB shaped like what package
+// record writes: params, metric summaries and host facts.
+func benchRecord(i int) map[string]any {
+	loss := float64(i*7919%10_000) / 10_000
+	return map[string]any{
+		"status":  [...]string{"completed", "failed", "running"}[i%3],
+		"created": time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second),
+		"params":  map[string]any{"lr": 0.001 * float64(1+i%10), "epochs": int64(10 + i%5), "optimizer": "adam"},
+		"metrics": map[string]any{
+			"loss": map[string]any{"count": int64(1000), "min": loss, "max": loss + 2, "last": loss + 0.01, "last_step": int64(999)},
+		},
+		"host": map[string]any{
+			"hostname": fmt.Sprintf("node-%03d", i%64), "num_cpu": int64(64),
+			"cpu":  map[string]any{"model": "AMD EPYC 9654 96-Core Processor", "flags": strings.Repeat("avx2 avx512f sse4_2 ", 60)},
+			"gpus": []any{map[string]any{"name": "NVIDIA H100 80GB HBM3", "uuid": "GPU-8d3c1f3e-5b1a-4c2e-9d7f-0a1b2c3d4e5f"}},
+		},
+	}
+}
+
+// The benchmarks below measure choices of this adapter that the shared set
+// does not: the layout of the series table and the merge function. Run
+// with short settings:
+//
+//	go test -run '^$' -bench 'Ingest|Merge' -benchtime 1x ./backend/postgres/
 //
 // BenchmarkIngest appends 10k, 100k and 1M points to one record in
 // 1000-point batches through the library (AppendSeries), and the same
@@ -141,26 +246,6 @@ func BenchmarkIngest(b *testing.B) {
 			})
 		}
 	}
-}
-
-// BenchmarkReadSeries reads back 100k points.
-func BenchmarkReadSeries(b *testing.B) {
-	be := benchOpen(b)
-	ctx := context.Background()
-	pts := benchPoints(100_000)
-	for i := 0; i < len(pts); i += benchBatch {
-		if err := be.AppendSeries(ctx, "bench", "run", "loss", pts[i:i+benchBatch]); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ResetTimer()
-	for b.Loop() {
-		got, err := be.ReadSeries(ctx, "bench", "run", "loss")
-		if err != nil || len(got) != len(pts) {
-			b.Fatal(len(got), err)
-		}
-	}
-	b.ReportMetric(float64(len(pts)*b.N)/b.Elapsed().Seconds(), "points/s")
 }
 
 // BenchmarkMerge measures the latency of one Merge into a document of

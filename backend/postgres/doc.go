@@ -13,7 +13,8 @@
 // parameter works: sslmode, connect_timeout, application_name,
 // pool_max_conns, and PGPASSWORD, PGHOST... from the environment. Library
 // options ride as x- query parameters and are stripped before pgx sees the
-// DSN; an unknown x- parameter is an error.
+// DSN; an unknown x- parameter is an error. The constants OptionTable and
+// OptionSchema name them.
 //
 //	parameter   meaning                                              default
 //	x-table     name of the records table; the series table is       records
@@ -104,14 +105,24 @@
 //	where s.collection = $1 and s.id = $2 and s.name = 'loss'
 //	order by s.seq;
 //
-// Suggested indexes: a GIN index for containment queries over any key,
+// Indexes: Store.Index (this package's Index) creates the expression
+// index that List uses for OrderBy on a path with a Limit, and for number
+// conditions on that path. It indexes
+// (collection, rank, value as float8, exact value, id) of the value at the
+// path, where rank puts numbers before strings, times and the rest, in the
+// order of package backend (see backend.Less), so that the smallest or
+// greatest N records cost N index entries, not a scan and a sort:
+//
+//	create index record_ix_<hash of table and path> on records (collection,
+//	    (case jsonb_typeof(doc->'metrics'::text->'loss'::text->'min'::text) ...), ...);
+//
+// It is named record_ix_ followed by a hash of the table and the path,
+// created under the migrations' advisory lock (CREATE INDEX, not
+// CONCURRENTLY: writes to the table wait while it builds), and idempotent.
+// Each such index is one more entry written by every Merge. For
+// containment queries over any key of your own, a GIN index serves:
 //
 //	create index records_doc_gin on records using gin (doc jsonb_path_ops);
-//
-// and, for a key you filter or sort by often, an expression index, which
-// is about 30 times faster than GIN for filter + sort + top-N:
-//
-//	create index records_loss on records (collection, ((doc->'metrics'->'loss'->>'last')::float8));
 //
 // # Errors
 //
@@ -125,27 +136,44 @@
 //     SQLSTATE RC001; the document is unchanged); a bad DSN or x- option.
 //   - ErrTooLarge: the server refuses the size (SQLSTATE 54000; a jsonb
 //     value holds up to 255 MB, so 20 MB documents round-trip).
-//   - ErrClosed: any call after Close.
 //
-// Context errors pass through (errors.Is(err, context.Canceled)). No error
-// text shows the DSN's password.
+// Context errors pass through unchanged. Errors name neither the operation
+// nor the record (package record adds both), and no error of Open shows
+// the DSN's password (internal/redact scrubs it). Package record makes no
+// call after Close.
 //
 // # Special considerations
 //
-//   - Collection, id, keys and values are always bound parameters, never
-//     SQL text; only x-table and x-schema are spliced, after validation
-//     and quoting. Keys such as `'); drop table records; --` or `a"b` are
-//     stored as themselves.
-//   - Connection loss: when the server restarts, reads (Get, List,
-//     ReadSeries, Collections, Ping) retry once on a fresh connection;
-//     writes are not retried, since the server may have applied them, and
-//     fail with an error saying the connection was lost. pgx dials anew on
-//     the next call. What a call acknowledged is committed.
-//   - List evaluates one string equality condition in SQL and every
-//     condition in Go with backend.Match, so results agree with every other
-//     backend; add an index for the condition you filter by.
-//   - Times are stored to the millisecond in UTC. Ids and collections
-//     sort byte-wise (collate "C").
+//   - Collection, id, keys and values are bound parameters, never SQL
+//     text, with two exceptions, both validated or quoted: x-table and
+//     x-schema, and the keys of the paths of List's conditions and order
+//     (and of Index), which are written as quoted constants so that the
+//     expressions match those of the index (PostgreSQL uses an expression
+//     index only for an identical expression). Keys such as
+//     `'); drop table records; --` or `a"b` are stored as themselves.
+//   - Connection loss: when the server restarts, reads (Get, Collections,
+//     Ping, and a List or ReadSeries query before its first row) retry
+//     once on a fresh connection; writes are not retried, since the server
+//     may have applied them, and fail with an error saying the connection
+//     was lost. pgx dials anew on the next call. What a call acknowledged
+//     is committed.
+//   - List streams: it holds one connection of the pool while the caller
+//     ranges over it, and gives it back when the caller stops (a pool of
+//     one connection must not be used inside the loop). Conditions whose
+//     value is a number, string, bool, null or time are evaluated by the
+//     server exactly as backend.Match does (numbers as float64 compared
+//     exactly, ints beyond 2^53 as numeric); when every condition is, the
+//     Limit is the query's LIMIT. OrderBy runs one query per group of ranks
+//     (numbers, strings and times, the rest), each only while the caller
+//     wants more. With Fields, only those paths leave the server.
+//   - Times are stored to the millisecond in UTC, in one layout whose text
+//     sorts chronologically. Values written by hand with SQL in another
+//     form than this package writes (a $time tag in another layout, a
+//     float with more digits than its float64 needs) may compare and
+//     order differently from package backend. Ids and collections sort
+//     byte-wise (collate "C").
 //   - The series table is append-only; its seq orders the chunks in
-//     append order.
+//     append order. ReadSeries reads 256 rows per query and yields batches
+//     of up to 4000 points, so a series of any length needs the memory of
+//     one batch.
 package postgres

@@ -166,7 +166,7 @@ func uniqueName(prefix string) string {
 
 // newDSN returns a DSN naming a table of the test's own, dropped (with
 // its series table) when the test ends.
-func newDSN(t *testing.T) string {
+func newDSN(t testing.TB) string {
 	t.Helper()
 	dsn := serverDSN(t)
 	table := uniqueName("t_")

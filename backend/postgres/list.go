@@ -2,32 +2,26 @@ package postgres
 
 import (
 	"context"
+	"iter"
 	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/recordlab/go-record/backend"
-	"github.com/recordlab/go-record/internal/docjson"
 )
 
 // Collections returns the names of the collections that hold a record,
 // sorted byte-wise.
 func (b *Backend) Collections(ctx context.Context) ([]string, error) {
-	if err := b.checkOpen("collections"); err != nil {
-		return nil, err
-	}
 	var names []string
 	err := b.retryRead(ctx, func() error {
 		rows, err := b.pool.Query(ctx, b.sqlCollections)
 		if err != nil {
-			return b.fail("collections", err)
+			return err
 		}
 		names, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return b.fail("collections", err)
-		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -38,72 +32,107 @@ func (b *Backend) Collections(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
-// List returns the records of coll that match q, sorted by id. The first
-// condition that compares a path with a string for equality (Eq with a
-// string without NUL) is evaluated by the server; every condition is then
-// checked with backend.Match, whose answer is the definition.
-func (b *Backend) listSlice(ctx context.Context, coll string, q backend.Query) ([]backend.Item, error) {
-	if err := b.checkOpen("list"); err != nil {
-		return nil, err
-	}
-	sql, args := b.sqlList, []any{coll}
-	for _, c := range q.Where {
-		if s, ok := c.Value.(string); ok && c.Cmp == backend.Eq && !strings.ContainsRune(s, 0) {
-			sql, args = b.sqlListEq, []any{coll, c.Path, s}
-			break
+// List yields the records of coll in q's order, streaming them from one
+// query (for OrderBy, one per group of ranks, each run only while the
+// caller wants more; see valueAt.orderParts). Every condition of q.Where
+// whose value is a number, string, bool, null or time is evaluated by the
+// server exactly as backend.Match would (see condSQL); when all are,
+// q.Limit becomes the query's LIMIT. With q.Fields, only those paths leave
+// the server. The connection goes back to the pool when the caller stops.
+func (b *Backend) List(ctx context.Context, coll string, q backend.Query) iter.Seq2[backend.Item, error] {
+	return func(yield func(backend.Item, error) bool) {
+		parts, fields := b.listSQL(coll, q)
+		r := newReader(fields)
+		n := 0 // items yielded, for the LIMIT of a second part
+		for _, p := range parts {
+			sql := p.sql
+			if p.limited {
+				if n >= q.Limit {
+					return
+				}
+				// A constant, not a parameter: the server then keeps one
+				// generic plan of the statement instead of planning it anew
+				// for each call.
+				sql += " limit " + strconv.Itoa(q.Limit-n)
+			}
+			stopped := false
+			err := b.scan(ctx, sql, p.args, func(rows pgx.Rows) (bool, error) {
+				it, err := r.item(rows)
+				if err != nil {
+					return false, err
+				}
+				n++
+				stopped = !yield(it, nil)
+				return !stopped, nil
+			})
+			if err != nil {
+				yield(backend.Item{}, err)
+				return
+			}
+			if stopped {
+				return
+			}
 		}
+	}
+}
+
+// listPart is one query of a List.
+type listPart struct {
+	sql     string
+	args    []any
+	limited bool // a LIMIT is to be added
+}
+
+// listSQL translates q into the queries List runs in turn, and returns the
+// paths each row holds after its id (nil: the whole document).
+func (b *Backend) listSQL(coll string, q backend.Query) ([]listPart, [][]string) {
+	args := []any{coll}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	fields := projection(q.Fields)
+	var sql strings.Builder
+	sql.WriteString("select id")
+	if fields == nil {
+		sql.WriteString(", doc")
+	}
+	for _, f := range fields {
+		sql.WriteString(", ")
+		sql.WriteString(member(f, func(k string) string { return arg(k) }))
+	}
+	sql.WriteString(" from " + b.records + " where collection = $1")
+	exact := true
+	for _, c := range q.Where {
+		cond, ok := condSQL(c, arg)
+		if !ok {
+			exact = false // package record applies it
+			continue
+		}
+		sql.WriteString(" and " + cond)
 	}
 	if q.After != "" {
 		op := " > "
 		if q.Desc {
 			op = " < "
 		}
-		args = append(args, q.After)
-		sql += " and id" + op + "$" + strconv.Itoa(len(args))
+		sql.WriteString(" and id" + op + arg(q.After))
 	}
-	sql += " order by id"
-	if q.Desc {
-		sql += " desc"
+	base := sql.String()
+	limited := exact && q.Limit > 0
+	part := func(where, order string) listPart {
+		return listPart{sql: base + where + " order by " + order, args: args, limited: limited}
 	}
-	if len(q.Where) == 0 && q.Limit > 0 {
-		args = append(args, q.Limit)
-		sql += " limit $" + strconv.Itoa(len(args))
+	switch {
+	case q.OrderBy == nil && q.Desc:
+		return []listPart{part("", "id desc")}, fields
+	case q.OrderBy == nil:
+		return []listPart{part("", "id")}, fields
 	}
-	var items []backend.Item
-	err := b.retryRead(ctx, func() error {
-		items = []backend.Item{}
-		rows, err := b.pool.Query(ctx, sql, args...)
-		if err != nil {
-			return b.fail("list "+coll, err)
-		}
-		defer rows.Close()
-		var (
-			id   string
-			data []byte
-		)
-		for rows.Next() {
-			if err := rows.Scan(&id, &data); err != nil {
-				return b.fail("list "+coll, err)
-			}
-			doc, err := docjson.Unmarshal(data)
-			if err != nil {
-				return b.fail("list "+coll+": record "+id, err)
-			}
-			if !backend.Match(doc, q.Where) {
-				continue
-			}
-			items = append(items, backend.Item{ID: id, Doc: doc})
-			if q.Limit > 0 && len(items) == q.Limit {
-				break
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return b.fail("list "+coll, err)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+	where, orderBy := newValueAt(q.OrderBy).orderParts(q.Desc)
+	parts := make([]listPart, len(where))
+	for i := range parts {
+		parts[i] = part(" and "+where[i], orderBy[i])
 	}
-	return items, nil
+	return parts, fields
 }

@@ -8,7 +8,6 @@ import (
 	"net"
 	"regexp"
 	"strings"
-	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -16,16 +15,17 @@ import (
 
 	"github.com/recordlab/go-record/backend"
 	"github.com/recordlab/go-record/internal/docjson"
+	"github.com/recordlab/go-record/internal/redact"
 )
 
 // DSN options (x- query parameters) understood by Open.
 const (
-	// OptTable names the records table; the series table is its name
+	// OptionTable names the records table; the series table is its name
 	// followed by "_series".
-	OptTable = "x-table"
-	// OptSchema names the schema holding the tables; it is created if
+	OptionTable = "x-table"
+	// OptionSchema names the schema holding the tables; it is created if
 	// missing. Empty means the connection's current schema.
-	OptSchema = "x-schema"
+	OptionSchema = "x-schema"
 )
 
 // DefaultTable is the records table used when the DSN has no x-table.
@@ -38,6 +38,7 @@ var (
 	_ backend.Backend     = (*Backend)(nil)
 	_ backend.Deleter     = (*Backend)(nil)
 	_ backend.Lister      = (*Backend)(nil)
+	_ backend.Indexer     = (*Backend)(nil)
 	_ backend.Pinger      = (*Backend)(nil)
 	_ backend.SeriesStore = (*Backend)(nil)
 )
@@ -56,12 +57,11 @@ var (
 )
 
 // Backend stores records in a PostgreSQL table as JSONB. It is safe for
-// concurrent use. Create it with Open.
+// concurrent use. Create it with Open; make no call after Close.
 type Backend struct {
 	pool   *pgxpool.Pool
 	schema string
 	table  string
-	closed atomic.Bool
 
 	// Quoted, schema-qualified names, ready to splice into SQL text.
 	records string // the records table
@@ -70,41 +70,49 @@ type Backend struct {
 
 	// SQL statements, built once from the names above.
 	sqlInsert, sqlGet, sqlMerge, sqlDelete, sqlDrop string
-	sqlCollections, sqlList, sqlListEq              string
-	sqlSeriesInsert, sqlSeriesRead                  string
+	sqlCollections, sqlSeriesInsert, sqlSeriesRead  string
 }
 
 // Open connects to the PostgreSQL server named by dsn (postgres:// or
 // postgresql://, x- options included), creates or migrates the tables, and
-// returns the Backend. See the package documentation for the options.
+// returns the Backend. See the package documentation for the options. No
+// error it returns shows the DSN's password.
 func Open(ctx context.Context, dsn string) (*Backend, error) {
-	native, opts, err := backend.SplitOptions(dsn, OptTable, OptSchema)
+	b, err := open(ctx, dsn)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: open %s: %w", backend.Redact(dsn), err)
+		return nil, redact.Error(err, redact.Secrets(dsn)...)
+	}
+	return b, nil
+}
+
+func open(ctx context.Context, dsn string) (*Backend, error) {
+	native, opts, err := backend.SplitOptions(dsn, OptionTable, OptionSchema)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	table := DefaultTable
-	if v, ok := opts[OptTable]; ok {
+	if v, ok := opts[OptionTable]; ok {
 		table = v
 	}
 	if !tableName.MatchString(table) {
-		return nil, fmt.Errorf("postgres: open: %s=%q is not a table name (want [A-Za-z_][A-Za-z0-9_]{0,55}): %w", OptTable, table, backend.ErrInvalid)
+		return nil, fmt.Errorf("postgres: %s=%q is not a table name (want [A-Za-z_][A-Za-z0-9_]{0,55}): %w", OptionTable, table, backend.ErrInvalid)
 	}
-	schema := opts[OptSchema]
-	if _, ok := opts[OptSchema]; ok && !schemaName.MatchString(schema) {
-		return nil, fmt.Errorf("postgres: open: %s=%q is not a schema name (want [A-Za-z_][A-Za-z0-9_]{0,62}): %w", OptSchema, schema, backend.ErrInvalid)
+	schema := opts[OptionSchema]
+	if _, ok := opts[OptionSchema]; ok && !schemaName.MatchString(schema) {
+		return nil, fmt.Errorf("postgres: %s=%q is not a schema name (want [A-Za-z_][A-Za-z0-9_]{0,62}): %w", OptionSchema, schema, backend.ErrInvalid)
 	}
 	cfg, err := pgxpool.ParseConfig(native)
 	if err != nil {
-		return nil, redacted(dsn, fmt.Errorf("postgres: open %s: %w: %w", backend.Redact(dsn), backend.ErrInvalid, err))
+		return nil, fmt.Errorf("postgres: %w: %w", backend.ErrInvalid, err)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, redacted(dsn, fmt.Errorf("postgres: open %s: %w", backend.Redact(dsn), err))
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	b := &Backend{pool: pool, schema: schema, table: table}
 	if err := b.migrate(ctx); err != nil {
 		pool.Close()
-		return nil, redacted(dsn, fmt.Errorf("postgres: open %s: %w", backend.Redact(dsn), err))
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	b.prepareSQL()
 	return b, nil
@@ -138,160 +146,114 @@ func (b *Backend) prepareSQL() {
 		select (select r.collection from ` + b.records + ` r where r.collection > c.collection order by r.collection limit 1)
 		from c where c.collection is not null)
 		select collection from c where collection is not null`
-	b.sqlList = `select id, doc from ` + b.records + ` where collection = $1` // List adds the order
-	b.sqlListEq = `select id, doc from ` + b.records + ` where collection = $1 and doc #> $2::text[] = to_jsonb($3::text)`
 	b.sqlSeriesInsert = `insert into ` + b.series + ` (collection, id, name, steps, vals, times) values ($1, $2, $3, $4, $5, $6)`
-	b.sqlSeriesRead = `select steps, vals, times from ` + b.series + ` where collection = $1 and id = $2 and name = $3 order by seq`
+	b.sqlSeriesRead = `select seq, steps, vals, times from ` + b.series + `
+		where collection = $1 and id = $2 and name = $3 and seq > $4 order by seq limit $5`
 }
 
-// Close closes the connection pool. Later calls of any method return
-// ErrClosed.
+// Close closes the connection pool.
 func (b *Backend) Close() error {
-	if b.closed.Swap(true) {
-		return fmt.Errorf("postgres: close: %w", backend.ErrClosed)
-	}
 	b.pool.Close()
-	return nil
-}
-
-func (b *Backend) checkOpen(op string) error {
-	if b.closed.Load() {
-		return fmt.Errorf("postgres: %s: %w", op, backend.ErrClosed)
-	}
 	return nil
 }
 
 // Ping checks that the server answers.
 func (b *Backend) Ping(ctx context.Context) error {
-	if err := b.checkOpen("ping"); err != nil {
-		return err
-	}
-	return b.retryRead(ctx, func() error {
-		if err := b.pool.Ping(ctx); err != nil {
-			return b.fail("ping", err)
-		}
-		return nil
-	})
+	return b.retryRead(ctx, func() error { return b.pool.Ping(ctx) })
 }
 
 // Insert stores a new document; ErrExists if (coll, id) is taken.
 func (b *Backend) Insert(ctx context.Context, coll, id string, doc map[string]any) error {
-	if err := b.checkOpen("insert"); err != nil {
-		return err
-	}
 	data, err := docjson.Marshal(doc)
 	if err != nil {
-		return fmt.Errorf("postgres: insert %s/%s: %w: %w", coll, id, backend.ErrInvalid, err)
+		return fmt.Errorf("postgres: %w: %w", backend.ErrInvalid, err)
 	}
-	if _, err := b.pool.Exec(ctx, b.sqlInsert, coll, id, data); err != nil {
-		return b.fail("insert "+coll+"/"+id, err)
-	}
-	return nil
+	_, err = b.pool.Exec(ctx, b.sqlInsert, coll, id, data)
+	return classify(err)
 }
 
 // Get returns the document; ErrNotFound if absent.
 func (b *Backend) Get(ctx context.Context, coll, id string) (map[string]any, error) {
-	if err := b.checkOpen("get"); err != nil {
-		return nil, err
-	}
 	var data []byte
-	err := b.retryRead(ctx, func() error {
-		if err := b.pool.QueryRow(ctx, b.sqlGet, coll, id).Scan(&data); err != nil {
-			return b.fail("get "+coll+"/"+id, err)
-		}
-		return nil
-	})
+	err := b.retryRead(ctx, func() error { return b.pool.QueryRow(ctx, b.sqlGet, coll, id).Scan(&data) })
 	if err != nil {
 		return nil, err
 	}
-	doc, err := docjson.Unmarshal(data)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: get %s/%s: %w", coll, id, err)
-	}
-	return doc, nil
+	return decodeDoc(data)
 }
 
 // Merge applies ops to one document in one UPDATE statement, through the
 // merge function the migration installs: all or none, under the row lock.
 func (b *Backend) Merge(ctx context.Context, coll, id string, ops []backend.Op) error {
-	if err := b.checkOpen("merge"); err != nil {
-		return err
-	}
 	data, err := encodeOps(ops)
 	if err != nil {
-		return fmt.Errorf("postgres: merge %s/%s: %w", coll, id, err)
+		return fmt.Errorf("postgres: %w: %w", backend.ErrInvalid, err)
 	}
 	tag, err := b.pool.Exec(ctx, b.sqlMerge, coll, id, data)
 	if err != nil {
-		return b.fail("merge "+coll+"/"+id, err)
+		return classify(err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("postgres: merge %s/%s: %w", coll, id, backend.ErrNotFound)
+		return errNotFound
 	}
 	return nil
 }
 
 // Delete removes one record and its series; ErrNotFound if absent.
 func (b *Backend) Delete(ctx context.Context, coll, id string) error {
-	if err := b.checkOpen("delete"); err != nil {
-		return err
-	}
 	var n int64
 	if err := b.pool.QueryRow(ctx, b.sqlDelete, coll, id).Scan(&n); err != nil {
-		return b.fail("delete "+coll+"/"+id, err)
+		return classify(err)
 	}
 	if n == 0 {
-		return fmt.Errorf("postgres: delete %s/%s: %w", coll, id, backend.ErrNotFound)
+		return errNotFound
 	}
 	return nil
 }
 
 // Drop removes every record of coll and their series.
 func (b *Backend) Drop(ctx context.Context, coll string) error {
-	if err := b.checkOpen("drop"); err != nil {
-		return err
-	}
-	if _, err := b.pool.Exec(ctx, b.sqlDrop, coll); err != nil {
-		return b.fail("drop "+coll, err)
-	}
-	return nil
+	_, err := b.pool.Exec(ctx, b.sqlDrop, coll)
+	return classify(err)
 }
 
-// fail classifies a driver error: no rows is ErrNotFound, a unique
-// violation ErrExists, a merge conflict ErrInvalid, a size limit
-// ErrTooLarge, a closed pool ErrClosed; the driver's error stays wrapped.
-func (b *Backend) fail(op string, err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("postgres: %s: %w", op, err)
+var errNotFound = fmt.Errorf("postgres: %w", backend.ErrNotFound)
+
+// decodeDoc decodes a stored document.
+func decodeDoc(data []byte) (map[string]any, error) {
+	doc, err := docjson.Unmarshal(data)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	return doc, nil
+}
+
+// classify maps a driver error to the sentinels of package backend beside
+// the driver's own error: no rows is ErrNotFound, a unique violation
+// ErrExists, a merge conflict or bad input ErrInvalid, a size limit
+// ErrTooLarge. Context errors pass through unchanged.
+func classify(err error) error {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("postgres: %s: %w", op, backend.ErrNotFound)
+		return errNotFound
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		switch {
-		case pgErr.Code == "23505":
-			return fmt.Errorf("postgres: %s: %w: %w", op, backend.ErrExists, err)
-		case pgErr.Code == conflictCode:
-			// The function's message says what conflicts; keep the
-			// PgError reachable without repeating it in the text.
-			return &conflictError{msg: fmt.Sprintf("postgres: %s: %s: %v", op, pgErr.Message, backend.ErrInvalid), pgErr: err}
-		case pgErr.Code == "54000":
-			return fmt.Errorf("postgres: %s: %w: %w", op, backend.ErrTooLarge, err)
-		case pgErr.Code == "22P02", pgErr.Code == "22P05", pgErr.Code == "22021":
-			return fmt.Errorf("postgres: %s: %w: %w", op, backend.ErrInvalid, err)
-		case connLost(err):
-			return fmt.Errorf("postgres: %s: connection to the server lost: %w", op, err)
+		switch pgErr.Code {
+		case "23505":
+			return fmt.Errorf("postgres: %w: %w", backend.ErrExists, err)
+		case conflictCode, "22P02", "22P05", "22021":
+			return fmt.Errorf("postgres: %w: %w", backend.ErrInvalid, err)
+		case "54000":
+			return fmt.Errorf("postgres: %w: %w", backend.ErrTooLarge, err)
 		}
-		return fmt.Errorf("postgres: %s: %w", op, err)
-	}
-	if b.closed.Load() {
-		return fmt.Errorf("postgres: %s: %w: %w", op, backend.ErrClosed, err)
 	}
 	if connLost(err) {
-		return fmt.Errorf("postgres: %s: connection to the server lost: %w", op, err)
+		return fmt.Errorf("postgres: connection to the server lost: %w", err)
 	}
-	return fmt.Errorf("postgres: %s: %w", op, err)
+	return fmt.Errorf("postgres: %w", err)
 }
 
 // connLost reports whether err says the connection broke: the server shut
@@ -309,52 +271,42 @@ func connLost(err error) bool {
 
 // retryRead runs a read once more when its connection broke (the server
 // restarted): reads are safe to repeat, and pgx dials a new connection.
+// It returns the classified error.
 func (b *Backend) retryRead(ctx context.Context, read func() error) error {
 	err := read()
-	if err == nil || ctx.Err() != nil || !connLost(err) || b.closed.Load() {
-		return err
+	if err != nil && ctx.Err() == nil && connLost(err) {
+		err = read()
 	}
-	return read()
+	return classify(err)
 }
 
-// conflictError is ErrInvalid for a merge conflict, wrapping the
-// function's *pgconn.PgError.
-type conflictError struct {
-	msg   string
-	pgErr error
-}
-
-func (e *conflictError) Error() string   { return e.msg }
-func (e *conflictError) Unwrap() []error { return []error{backend.ErrInvalid, e.pgErr} }
-
-// redactedError hides a password in the text of an error it wraps.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
-
-// redacted makes sure err's text never shows the password of dsn.
-func redacted(dsn string, err error) error {
-	pw := password(dsn)
-	if pw == "" || !strings.Contains(err.Error(), pw) {
-		return err
+// scan runs sql and calls row for each row until it returns false or an
+// error, which scan returns as is; errors of the driver come classified.
+// A connection lost before the first row is retried once.
+func (b *Backend) scan(ctx context.Context, sql string, args []any, row func(pgx.Rows) (bool, error)) error {
+	started, err, rowErr := b.scanOnce(ctx, sql, args, row)
+	if err != nil && !started && ctx.Err() == nil && connLost(err) {
+		started, err, rowErr = b.scanOnce(ctx, sql, args, row)
 	}
-	return &redactedError{msg: strings.ReplaceAll(err.Error(), pw, "xxxxx"), err: err}
+	if rowErr != nil {
+		return rowErr
+	}
+	return classify(err)
 }
 
-// password extracts the password of a URL or key=value DSN.
-func password(dsn string) string {
-	cfg, err := pgconn.ParseConfig(dsn)
-	if err == nil {
-		return cfg.Password
+// scanOnce returns whether a row came, the driver's error and row's error.
+func (b *Backend) scanOnce(ctx context.Context, sql string, args []any, row func(pgx.Rows) (bool, error)) (started bool, err, rowErr error) {
+	rows, err := b.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return false, err, nil
 	}
-	if i, j := strings.Index(dsn, "://"), strings.LastIndex(dsn, "@"); i >= 0 && j > i {
-		if _, pw, ok := strings.Cut(dsn[i+3:j], ":"); ok {
-			return pw
+	defer rows.Close()
+	for rows.Next() {
+		started = true
+		more, err := row(rows)
+		if err != nil || !more {
+			return true, nil, err
 		}
 	}
-	return ""
+	return started, rows.Err(), nil
 }

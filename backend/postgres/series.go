@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"iter"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -9,27 +10,28 @@ import (
 	"github.com/recordlab/go-record/backend"
 )
 
-// seriesChunk is the most points one row of the series table holds. A
-// batch of AppendSeries becomes ceil(len/seriesChunk) rows.
-const seriesChunk = 1000
+const (
+	// seriesChunk is the most points one row of the series table holds. A
+	// batch of AppendSeries becomes ceil(len/seriesChunk) rows.
+	seriesChunk = 1000
+	// seriesBatch is about the most points ReadSeries yields at once.
+	seriesBatch = 4 * seriesChunk
+	// seriesPage is how many rows one query of ReadSeries reads, so that a
+	// reader who stops early leaves at most that many unread.
+	seriesPage = 256
+)
 
 // AppendSeries stores a batch of points of one metric as rows of
 // seriesChunk points (arrays of steps, values and times), in one round trip
 // and one transaction.
 func (b *Backend) AppendSeries(ctx context.Context, coll, id, name string, pts []backend.Point) error {
-	if err := b.checkOpen("append series"); err != nil {
-		return err
-	}
 	if len(pts) == 0 {
 		return nil
 	}
-	op := "append series " + coll + "/" + id + " " + name
 	if len(pts) <= seriesChunk {
 		steps, vals, times := columns(pts)
-		if _, err := b.pool.Exec(ctx, b.sqlSeriesInsert, coll, id, name, steps, vals, times); err != nil {
-			return b.fail(op, err)
-		}
-		return nil
+		_, err := b.pool.Exec(ctx, b.sqlSeriesInsert, coll, id, name, steps, vals, times)
+		return classify(err)
 	}
 	// Several chunks: one pipelined batch runs as one implicit transaction.
 	var batch pgx.Batch
@@ -37,10 +39,7 @@ func (b *Backend) AppendSeries(ctx context.Context, coll, id, name string, pts [
 		steps, vals, times := columns(pts[start:min(start+seriesChunk, len(pts))])
 		batch.Queue(b.sqlSeriesInsert, coll, id, name, steps, vals, times)
 	}
-	if err := b.pool.SendBatch(ctx, &batch).Close(); err != nil {
-		return b.fail(op, err)
-	}
-	return nil
+	return classify(b.pool.SendBatch(ctx, &batch).Close())
 }
 
 func columns(pts []backend.Point) (steps []int64, vals []float64, times []time.Time) {
@@ -53,39 +52,53 @@ func columns(pts []backend.Point) (steps []int64, vals []float64, times []time.T
 	return steps, vals, times
 }
 
-// ReadSeries returns every point of one metric in append order.
-func (b *Backend) readSlice(ctx context.Context, coll, id, name string) ([]backend.Point, error) {
-	if err := b.checkOpen("read series"); err != nil {
-		return nil, err
-	}
-	var pts []backend.Point
-	err := b.retryRead(ctx, func() error {
-		pts = []backend.Point{}
-		rows, err := b.pool.Query(ctx, b.sqlSeriesRead, coll, id, name)
-		if err != nil {
-			return b.fail("read series "+coll+"/"+id+" "+name, err)
-		}
-		defer rows.Close()
+// ReadSeries yields the points of one metric in append order, in batches
+// of about seriesBatch points, reading the rows seriesPage at a time (by
+// their seq, so a page lost with its connection is read again).
+func (b *Backend) ReadSeries(ctx context.Context, coll, id, name string) iter.Seq2[[]backend.Point, error] {
+	return func(yield func([]backend.Point, error) bool) {
 		var (
-			steps []int64
-			vals  []float64
-			times []time.Time
+			after   int64 // the seq of the last row read
+			batch   []backend.Point
+			stopped bool
+			seq     int64
+			steps   []int64
+			vals    []float64
+			times   []time.Time
 		)
-		for rows.Next() {
-			if err := rows.Scan(&steps, &vals, &times); err != nil {
-				return b.fail("read series "+coll+"/"+id+" "+name, err)
+		for {
+			n := 0
+			err := b.scan(ctx, b.sqlSeriesRead, []any{coll, id, name, after, seriesPage}, func(rows pgx.Rows) (bool, error) {
+				if err := rows.Scan(&seq, &steps, &vals, &times); err != nil {
+					return false, classify(err)
+				}
+				n++
+				after = seq
+				if batch == nil {
+					batch = make([]backend.Point, 0, seriesBatch)
+				}
+				for i := range steps {
+					batch = append(batch, backend.Point{Step: steps[i], Value: vals[i], Time: times[i].UTC()})
+				}
+				if len(batch) >= seriesBatch-seriesChunk {
+					stopped = !yield(batch, nil)
+					batch = nil
+				}
+				return !stopped, nil
+			})
+			if err != nil {
+				yield(nil, err)
+				return
 			}
-			for i := range steps {
-				pts = append(pts, backend.Point{Step: steps[i], Value: vals[i], Time: times[i].UTC()})
+			if stopped {
+				return
+			}
+			if n < seriesPage {
+				break
 			}
 		}
-		if err := rows.Err(); err != nil {
-			return b.fail("read series "+coll+"/"+id+" "+name, err)
+		if len(batch) > 0 {
+			yield(batch, nil)
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
-	return pts, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/recordlab/go-record/backend"
+	"github.com/recordlab/go-record/internal/redact"
 )
 
 // TestInjectionKeys stores keys and values that would break SQL spliced
@@ -214,7 +215,7 @@ func TestPasswordNeverInErrors(t *testing.T) {
 	for _, c := range cases {
 		b, err := backend.Open(ctx, c)
 		if err == nil {
-			t.Logf("%s: opened (the server trusts this connection)", backend.Redact(c))
+			t.Logf("%s: opened (the server trusts this connection)", redact.DSN(c))
 			b.Close()
 			continue
 		}
