@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/recordlab/go-record/backend"
+	"github.com/recordlab/go-record/record"
 )
 
 func (s *suite) testBackend(t *testing.T) {
@@ -107,21 +108,38 @@ func (s *suite) testBackend(t *testing.T) {
 			t.Fatalf("Ping: %v", err)
 		}
 	})
+	// Closed: package record owns the closed state (a Backend gets no call
+	// after Close), so every call through a closed Store is ErrClosed.
 	t.Run("Closed", func(t *testing.T) {
-		b, err := backend.Open(t.Context(), s.h.NewDSN(t))
+		st := s.store(t)
+		ctx := t.Context()
+		rec := s.create(t, st, record.WithID("r1"), record.WithoutHost())
+		rec.Log(1, record.Metrics{"loss": 1})
+		snap, err := st.Get(ctx, coll, "r1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		mustInsert(t, b, coll, "r1", map[string]any{})
-		if err := b.Close(); err != nil {
+		if err := st.Close(ctx); err != nil {
 			t.Fatalf("Close: %v", err)
 		}
-		ctx := t.Context()
-		wantErr(t, "Insert after Close", b.Insert(ctx, coll, "r2", map[string]any{}), backend.ErrClosed)
-		_, err = b.Get(ctx, coll, "r1")
-		wantErr(t, "Get after Close", err, backend.ErrClosed)
-		wantErr(t, "Merge after Close", b.Merge(ctx, coll, "r1", []backend.Op{{Kind: backend.Set, Path: []string{"a"}, Value: int64(1)}}), backend.ErrClosed)
-		wantErr(t, "Drop after Close", b.Drop(ctx, coll), backend.ErrClosed)
+		_, err = st.Create(ctx, coll, record.WithID("r2"))
+		wantErr(t, "Create (Insert) after Close", err, record.ErrClosed)
+		_, err = st.Get(ctx, coll, "r1")
+		wantErr(t, "Get after Close", err, record.ErrClosed)
+		wantErr(t, "Set (Merge) after Close", rec.Set(ctx, "a", 1), record.ErrClosed)
+		wantErr(t, "Drop after Close", st.Drop(ctx, coll), record.ErrClosed)
+		wantErr(t, "Delete after Close", st.Delete(ctx, coll, "r1"), record.ErrClosed)
+		wantErr(t, "Ping after Close", st.Ping(ctx), record.ErrClosed)
+		_, err = st.Collections(ctx)
+		wantErr(t, "Collections after Close", err, record.ErrClosed)
+		_, err = st.ListAll(ctx, coll)
+		wantErr(t, "List after Close", err, record.ErrClosed)
+		wantErr(t, "Index after Close", st.Index(ctx, coll, "metrics.loss.min"), record.ErrClosed)
+		_, err = snap.LoadSeries(ctx, "loss")
+		wantErr(t, "Series after Close", err, record.ErrClosed)
+		if err := st.Close(ctx); err != nil {
+			t.Fatalf("second Close: %v", err)
+		}
 	})
 	t.Run("Cancelled", func(t *testing.T) {
 		b := s.backend(t)

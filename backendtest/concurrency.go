@@ -61,8 +61,8 @@ func (s *suite) testConcurrency(t *testing.T) {
 	})
 	t.Run("Processes", func(t *testing.T) {
 		s.skipUnless(t, Reopen, MultiProcess, ConcurrentMerge)
-		dsn := s.h.NewDSN(t)
-		st := record.NewStore(openDSN(t, dsn))
+		dsn := s.newDSN(t)
+		st := storeDSN(t, dsn)
 		rec := s.create(t, st)
 		const procs, writes = 4, 25
 		var wg sync.WaitGroup

@@ -12,10 +12,13 @@ import (
 type Harness struct {
 	// New opens a fresh, empty Backend that no other subtest or benchmark
 	// sees (a temporary SQLite file, a PostgreSQL table of its own, a
-	// MongoDB database of its own). Required. The suite closes it, through
-	// a record.Store or directly; cleanup of what New creates belongs in
-	// t.Cleanup. Expensive set-up (starting a server) belongs behind a
-	// sync.Once inside it.
+	// MongoDB database of its own). The suite closes it once, through a
+	// record.Store or directly, and makes no call on it after Close;
+	// cleanup of what New creates (dropping a table) belongs in t.Cleanup,
+	// which runs after that Close. Expensive set-up (starting a server)
+	// belongs behind a sync.Once inside it. Required; while an adapter
+	// moves to it, a Harness without New has each Backend opened from
+	// NewDSN instead.
 	New func(t testing.TB) backend.Backend
 
 	// NewDSN returns a DSN naming a fresh, empty store, for the subtests

@@ -164,7 +164,7 @@ func (s *suite) testLifecycle(t *testing.T) {
 		wantErr(t, "Resume of a missing record", err, record.ErrNotFound)
 	})
 	t.Run("StoreClosed", func(t *testing.T) {
-		st := record.NewStore(s.backend(t))
+		st := s.store(t)
 		ctx := t.Context()
 		rec := s.create(t, st)
 		rec.Log(1, record.Metrics{"loss": 0.5})
@@ -180,8 +180,8 @@ func (s *suite) testLifecycle(t *testing.T) {
 	})
 	t.Run("StoreCloseFlushes", func(t *testing.T) {
 		s.skipUnless(t, Reopen)
-		dsn := s.h.NewDSN(t)
-		st := record.NewStore(openDSN(t, dsn))
+		dsn := s.newDSN(t)
+		st := storeDSN(t, dsn)
 		rec, err := st.Create(t.Context(), coll, record.WithFlushInterval(time.Hour))
 		if err != nil {
 			t.Fatal(err)
@@ -192,8 +192,7 @@ func (s *suite) testLifecycle(t *testing.T) {
 		if err := st.Close(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		st2 := record.NewStore(openDSN(t, dsn))
-		defer st2.Close(context.Background())
+		st2 := storeDSN(t, dsn)
 		snap, err := st2.Get(t.Context(), coll, rec.ID())
 		if err != nil {
 			t.Fatal(err)

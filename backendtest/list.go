@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/recordlab/go-record/backend"
+	"github.com/recordlab/go-record/record"
 )
 
 func (s *suite) lister(t *testing.T) (backend.Backend, backend.Lister) {
@@ -20,6 +21,19 @@ func (s *suite) lister(t *testing.T) (backend.Backend, backend.Lister) {
 		t.Skip("backend does not implement Lister")
 	}
 	return b, l
+}
+
+// listerStore returns a fresh Backend that implements Lister and a
+// record.Store over it, which closes it when t ends.
+func (s *suite) listerStore(t *testing.T) (backend.Backend, backend.Lister, *record.Store) {
+	t.Helper()
+	b := fresh(t, s.h)
+	st := storeOver(t, b)
+	l, ok := b.(backend.Lister)
+	if !ok {
+		t.Skip("backend does not implement Lister")
+	}
+	return b, l, st
 }
 
 func listIDs(t *testing.T, l backend.Lister, c string, q backend.Query) []string {
@@ -201,6 +215,10 @@ func (s *suite) testList(t *testing.T) {
 			}
 		})
 	})
+	s.testOrder(t)
+	s.testFields(t)
+	s.testEarlyStop(t)
+	s.testIndex(t)
 }
 
 // collect gathers what List yields, applying Match and Limit the way

@@ -16,11 +16,11 @@ import (
 func (s *suite) testReopen(t *testing.T) {
 	t.Run("DataSurvives", func(t *testing.T) {
 		s.skipUnless(t, Reopen)
-		dsn := s.h.NewDSN(t)
-		b := openDSN(t, dsn)
+		dsn := s.newDSN(t)
+		b := openNoClose(t, dsn)
+		st := storeOver(t, b)
 		doc := map[string]any{"nan": math.NaN(), "int": int64(10), "float": 10.0, "t": time.UnixMilli(1234).UTC(), "l": []any{nil, "x"}}
 		mustInsert(t, b, coll, "r1", doc)
-		st := record.NewStore(b)
 		rec, err := st.Create(t.Context(), coll)
 		if err != nil {
 			t.Fatal(err)
@@ -36,9 +36,9 @@ func (s *suite) testReopen(t *testing.T) {
 		if err := st.Close(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		b2 := openDSN(t, dsn)
+		b2 := openNoClose(t, dsn)
+		st2 := storeOver(t, b2)
 		wantDoc(t, b2, coll, "r1", doc)
-		st2 := record.NewStore(b2)
 		after, err := st2.Get(t.Context(), coll, rec.ID())
 		if err != nil {
 			t.Fatal(err)

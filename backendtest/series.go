@@ -249,6 +249,8 @@ func (s *suite) testSeries(t *testing.T) {
 			t.Fatalf("series of a re-created record = %v, %v; want empty", ser.Values, err)
 		}
 	})
+	s.testSeriesBatches(t)
+	s.testReadEarlyStop(t)
 }
 
 // readAll collects every batch ReadSeries yields.
@@ -261,4 +263,115 @@ func readAll(ctx context.Context, ss backend.SeriesStore, c, id, name string) ([
 		got = append(got, pts...)
 	}
 	return got, nil
+}
+
+// maxReadBatch bounds the batches ReadSeries yields when points were
+// appended in batches of at most a few thousand.
+const maxReadBatch = 10_000
+
+// seriesWithSizes returns n points and the sizes of the batches to append
+// them in: uneven, at most 4096.
+func seriesWithSizes(n int) ([]backend.Point, []int) {
+	pts := points(n, 0, func(i int) float64 {
+		if i%1000 < len(specials) {
+			return specials[i%1000]
+		}
+		return float64(i) / 7
+	})
+	var sizes []int
+	cycle := []int{1000, 1, 4096, 999, 3, 2500, 7}
+	for left, k := n, 0; left > 0; k++ {
+		sz := min(left, cycle[k%len(cycle)])
+		sizes = append(sizes, sz)
+		left -= sz
+	}
+	return pts, sizes
+}
+
+// checkBatches reads a series through read and checks the batches: none
+// empty, none over maxReadBatch, together exactly want in order.
+func checkBatches(t *testing.T, read func(yield func([]backend.Point, error) bool), want []backend.Point) {
+	t.Helper()
+	got := []backend.Point{}
+	batches := 0
+	for pts, err := range read {
+		if err != nil {
+			t.Fatalf("reading the series: %v", err)
+		}
+		if len(pts) == 0 {
+			t.Fatalf("batch %d is empty", batches)
+		}
+		if len(pts) > maxReadBatch {
+			t.Fatalf("batch %d holds %d points, over %d: memory would grow with the series", batches, len(pts), maxReadBatch)
+		}
+		got = append(got, pts...)
+		batches++
+	}
+	if len(got) != len(want) {
+		t.Fatalf("read %d points in %d batches, want %d", len(got), batches, len(want))
+	}
+	for i := range want {
+		w, g := want[i], got[i]
+		sameValue := math.Float64bits(w.Value) == math.Float64bits(g.Value) || math.IsNaN(w.Value) && math.IsNaN(g.Value)
+		if w.Step != g.Step || !sameValue || !w.Time.Equal(g.Time) || w.Time.Location() != g.Time.Location() {
+			t.Fatalf("point %d of the series read in %d batches = %+v, want %+v", i, batches, g, w)
+		}
+	}
+}
+
+// testSeriesBatches checks that ReadSeries streams a long series in
+// bounded batches, exactly, through the Backend and through record.
+func (s *suite) testSeriesBatches(t *testing.T) {
+	t.Run("ReadBatches", func(t *testing.T) {
+		b, ss := s.seriesStore(t)
+		ctx := t.Context()
+		mustInsert(t, b, coll, "r1", map[string]any{})
+		all, sizes := seriesWithSizes(100_000)
+		at := 0
+		for _, sz := range sizes {
+			if err := ss.AppendSeries(ctx, coll, "r1", "loss", all[at:at+sz]); err != nil {
+				t.Fatalf("AppendSeries: %v", err)
+			}
+			at += sz
+		}
+		checkBatches(t, ss.ReadSeries(ctx, coll, "r1", "loss"), all)
+		// The caller owns each batch: changing one changes nothing stored.
+		for pts, err := range ss.ReadSeries(ctx, coll, "r1", "loss") {
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range pts {
+				pts[i].Value, pts[i].Step = -42, -42
+			}
+		}
+		checkBatches(t, ss.ReadSeries(ctx, coll, "r1", "loss"), all)
+	})
+	t.Run("StoreSeriesBatches", func(t *testing.T) {
+		b := fresh(t, s.h)
+		st := storeOver(t, b)
+		ss, ok := b.(backend.SeriesStore)
+		if !ok {
+			t.Skip("backend does not implement SeriesStore")
+		}
+		ctx := t.Context()
+		mustInsert(t, b, coll, "r1", map[string]any{"status": "running"})
+		all, sizes := seriesWithSizes(30_000)
+		at := 0
+		for _, sz := range sizes {
+			if err := ss.AppendSeries(ctx, coll, "r1", "loss", all[at:at+sz]); err != nil {
+				t.Fatalf("AppendSeries: %v", err)
+			}
+			at += sz
+		}
+		snap, err := st.Get(ctx, coll, "r1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkBatches(t, snap.Series(ctx, "loss"), all)
+		ser, err := snap.LoadSeries(ctx, "loss")
+		if err != nil || len(ser.Steps) != len(all) {
+			t.Fatalf("LoadSeries: %d points, %v; want %d", len(ser.Steps), err, len(all))
+		}
+		checkBatches(t, snap.Series(ctx, "missing"), []backend.Point{})
+	})
 }

@@ -149,19 +149,14 @@ func TestFlushErrorReportedAndRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	boom := errors.New("disk on fire")
-	b.SetFault(func(op string) error {
-		if op == "append-series" {
-			return boom
-		}
-		return nil
-	})
+	b.Inject(memory.Fault{Op: memory.OpAppendSeries, Kind: memory.FailBefore, Err: boom})
 	for i := range 10 {
 		rec.Log(int64(i), record.Metrics{"loss": float64(i)})
 	}
 	if err := rec.Flush(ctx); !errors.Is(err, boom) {
 		t.Fatalf("Flush with a failing backend: %v, want %v", err, boom)
 	}
-	b.SetFault(nil)
+	b.Clear()
 	rec.Log(10, record.Metrics{"loss": 10})
 	if err := rec.Close(ctx, nil); err != nil {
 		t.Fatalf("Close after recovery: %v", err)
@@ -192,21 +187,24 @@ func TestBackgroundFlushErrorSurfaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	boom := errors.New("network down")
-	failed := make(chan struct{}, 1)
-	b.SetFault(func(op string) error {
-		if op == "append-series" {
-			select {
-			case failed <- struct{}{}:
-			default:
-			}
-			return boom
-		}
-		return nil
-	})
+	b.Inject(memory.Fault{Op: memory.OpAppendSeries, Kind: memory.FailBefore, Err: boom, Times: 1})
 	rec.Log(1, record.Metrics{"loss": 1})
-	<-failed
-	b.SetFault(nil)
-	time.Sleep(20 * time.Millisecond) // the background flusher retries and succeeds
+	// The background flusher fails once, then retries and succeeds.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		n := 0
+		for pts, err := range b.ReadSeries(ctx, "c", rec.ID(), "loss") {
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += len(pts)
+		}
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the background flusher did not store the point after the fault expired")
+		}
+	}
 	if err := rec.Flush(ctx); !errors.Is(err, boom) {
 		t.Fatalf("Flush = %v, want the background error %v", err, boom)
 	}

@@ -14,8 +14,12 @@
 // # Special considerations
 //
 // Data lives only as long as the process. Documents are stored as deep
-// copies of Go values, so any size round-trips. Faults can be injected with
-// Backend.SetFault to test code above the backend.
+// copies of Go values, so any size round-trips. Like a database driver, a
+// call whose context is already done returns the context's error and
+// changes nothing. Faults can be injected with Backend.Inject (see Fault)
+// to test the code above the backend: a call that fails before it is
+// applied, one that is applied but whose acknowledgement is lost, and one
+// that hangs until its context is done.
 package memory
 
 import (
@@ -30,7 +34,11 @@ import (
 	"github.com/recordlab/go-record/internal/docops"
 )
 
-func init() { backend.Register("mem", Open) }
+func init() {
+	backend.Register("mem", func(ctx context.Context, dsn string) (backend.Backend, error) {
+		return Open(ctx, dsn)
+	})
+}
 
 var (
 	namedMu sync.Mutex
@@ -52,11 +60,8 @@ func newData() *data {
 
 // Backend is a handle on an in-memory store.
 type Backend struct {
-	d *data
-
-	mu     sync.Mutex
-	closed bool
-	fault  func(op string) error
+	d      *data
+	faults faults
 }
 
 var (
@@ -67,20 +72,19 @@ var (
 	_ backend.SeriesStore = (*Backend)(nil)
 )
 
-// Open opens mem:// (a fresh store) or mem://NAME (a named, shared store).
-func Open(_ context.Context, dsn string) (backend.Backend, error) {
+// Open opens mem:// (a fresh store) or mem://NAME (a named store, shared
+// by every Open of NAME in the process).
+func Open(_ context.Context, dsn string) (*Backend, error) {
 	native, _, err := backend.SplitOptions(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("memory: %w", err)
 	}
-	rest, ok := strings.CutPrefix(strings.ToLower(native[:4])+native[4:], "mem:")
-	if !ok {
-		return nil, fmt.Errorf("memory: DSN %q: want mem:// or mem://NAME: %w", dsn, backend.ErrInvalid)
+	scheme, rest, ok := strings.Cut(native, ":")
+	if !ok || !strings.EqualFold(scheme, "mem") {
+		return nil, fmt.Errorf("memory: want a DSN of the form mem:// or mem://NAME: %w", backend.ErrInvalid)
 	}
-	name := strings.TrimPrefix(rest, "//")
-	if i := strings.IndexByte(name, '?'); i >= 0 {
-		name = name[:i]
-	}
+	name, _, _ := strings.Cut(strings.TrimPrefix(rest, "//"), "?")
+	name, _, _ = strings.Cut(name, "#")
 	if name == "" {
 		return New(), nil
 	}
@@ -97,37 +101,20 @@ func Open(_ context.Context, dsn string) (backend.Backend, error) {
 // New returns a fresh, private in-memory backend.
 func New() *Backend { return &Backend{d: newData()} }
 
-// SetFault makes every later call first ask f, with the method's name
-// ("insert", "merge", "get", "drop", "delete", "list", "collections",
-// "ping", "append-series", "read-series"); a non-nil error is returned
-// instead of doing the call. Nil removes the fault.
-func (b *Backend) SetFault(f func(op string) error) {
-	b.mu.Lock()
-	b.fault = f
-	b.mu.Unlock()
-}
-
-func (b *Backend) enter(ctx context.Context, op string) error {
+// enter starts a call: it returns the context's error if ctx is done, and
+// otherwise fires the first injected fault that matches op. after, when
+// not nil, is the error to return once the call has been applied.
+func (b *Backend) enter(ctx context.Context, op Op) (after error, err error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
-	b.mu.Lock()
-	closed, fault := b.closed, b.fault
-	b.mu.Unlock()
-	if closed {
-		return fmt.Errorf("memory: %s: %w", op, backend.ErrClosed)
-	}
-	if fault != nil {
-		if err := fault(op); err != nil {
-			return err
-		}
-	}
-	return nil
+	return b.faults.fire(ctx, op)
 }
 
 // Insert implements backend.Backend.
 func (b *Backend) Insert(ctx context.Context, coll, id string, doc map[string]any) error {
-	if err := b.enter(ctx, "insert"); err != nil {
+	after, err := b.enter(ctx, OpInsert)
+	if err != nil {
 		return err
 	}
 	b.d.mu.Lock()
@@ -138,46 +125,52 @@ func (b *Backend) Insert(ctx context.Context, coll, id string, doc map[string]an
 		b.d.colls[coll] = c
 	}
 	if _, ok := c[id]; ok {
-		return fmt.Errorf("memory: insert %s/%s: %w", coll, id, backend.ErrExists)
+		return fmt.Errorf("memory: %w", backend.ErrExists)
 	}
 	c[id] = docops.CopyDoc(doc)
-	return nil
+	return after
 }
 
 // Merge implements backend.Backend.
 func (b *Backend) Merge(ctx context.Context, coll, id string, ops []backend.Op) error {
-	if err := b.enter(ctx, "merge"); err != nil {
+	after, err := b.enter(ctx, OpMerge)
+	if err != nil {
 		return err
 	}
 	b.d.mu.Lock()
 	defer b.d.mu.Unlock()
 	doc, ok := b.d.colls[coll][id]
 	if !ok {
-		return fmt.Errorf("memory: merge %s/%s: %w", coll, id, backend.ErrNotFound)
+		return fmt.Errorf("memory: %w", backend.ErrNotFound)
 	}
 	if err := docops.Apply(doc, ops); err != nil {
-		return fmt.Errorf("memory: merge %s/%s: %w", coll, id, err)
+		return fmt.Errorf("memory: %w", err)
 	}
-	return nil
+	return after
 }
 
 // Get implements backend.Backend.
 func (b *Backend) Get(ctx context.Context, coll, id string) (map[string]any, error) {
-	if err := b.enter(ctx, "get"); err != nil {
+	after, err := b.enter(ctx, OpGet)
+	if err != nil {
 		return nil, err
 	}
 	b.d.mu.RLock()
 	defer b.d.mu.RUnlock()
 	doc, ok := b.d.colls[coll][id]
 	if !ok {
-		return nil, fmt.Errorf("memory: get %s/%s: %w", coll, id, backend.ErrNotFound)
+		return nil, fmt.Errorf("memory: %w", backend.ErrNotFound)
+	}
+	if after != nil {
+		return nil, after
 	}
 	return docops.CopyDoc(doc), nil
 }
 
 // Drop implements backend.Backend.
 func (b *Backend) Drop(ctx context.Context, coll string) error {
-	if err := b.enter(ctx, "drop"); err != nil {
+	after, err := b.enter(ctx, OpDrop)
+	if err != nil {
 		return err
 	}
 	b.d.mu.Lock()
@@ -188,19 +181,20 @@ func (b *Backend) Drop(ctx context.Context, coll string) error {
 			delete(b.d.series, k)
 		}
 	}
-	return nil
+	return after
 }
 
 // Delete implements backend.Deleter.
 func (b *Backend) Delete(ctx context.Context, coll, id string) error {
-	if err := b.enter(ctx, "delete"); err != nil {
+	after, err := b.enter(ctx, OpDelete)
+	if err != nil {
 		return err
 	}
 	b.d.mu.Lock()
 	defer b.d.mu.Unlock()
 	c := b.d.colls[coll]
 	if _, ok := c[id]; !ok {
-		return fmt.Errorf("memory: delete %s/%s: %w", coll, id, backend.ErrNotFound)
+		return fmt.Errorf("memory: %w", backend.ErrNotFound)
 	}
 	delete(c, id)
 	if len(c) == 0 {
@@ -211,13 +205,17 @@ func (b *Backend) Delete(ctx context.Context, coll, id string) error {
 			delete(b.d.series, k)
 		}
 	}
-	return nil
+	return after
 }
 
 // Collections implements backend.Lister.
 func (b *Backend) Collections(ctx context.Context) ([]string, error) {
-	if err := b.enter(ctx, "collections"); err != nil {
+	after, err := b.enter(ctx, OpCollections)
+	if err != nil {
 		return nil, err
+	}
+	if after != nil {
+		return nil, after
 	}
 	b.d.mu.RLock()
 	defer b.d.mu.RUnlock()
@@ -232,10 +230,11 @@ func (b *Backend) Collections(ctx context.Context) ([]string, error) {
 }
 
 // List implements backend.Lister. It applies every condition exactly, so
-// it stops at q.Limit.
+// it stops at q.Limit, and copies only the paths in q.Fields when given.
 func (b *Backend) List(ctx context.Context, coll string, q backend.Query) iter.Seq2[backend.Item, error] {
 	return func(yield func(backend.Item, error) bool) {
-		if err := b.enter(ctx, "list"); err != nil {
+		after, err := b.enter(ctx, OpList)
+		if err != nil {
 			yield(backend.Item{}, err)
 			return
 		}
@@ -246,17 +245,12 @@ func (b *Backend) List(ctx context.Context, coll string, q backend.Query) iter.S
 				items = append(items, backend.Item{ID: id, Doc: doc})
 			}
 		}
-		slices.SortFunc(items, func(x, y backend.Item) int {
-			if backend.Less(q, x, y) {
-				return -1
-			}
-			return 1
-		})
+		sortItems(q, items)
 		if q.Limit > 0 && len(items) > q.Limit {
 			items = items[:q.Limit]
 		}
 		for i := range items {
-			items[i].Doc = docops.CopyDoc(items[i].Doc)
+			items[i].Doc = project(items[i].Doc, q.Fields)
 		}
 		b.d.mu.RUnlock()
 		for _, it := range items {
@@ -264,32 +258,110 @@ func (b *Backend) List(ctx context.Context, coll string, q backend.Query) iter.S
 				return
 			}
 		}
+		if after != nil {
+			yield(backend.Item{}, after)
+		}
 	}
 }
 
+// sortItems sorts items in q's order (backend.Less). The values at
+// q.OrderBy are looked up once, not at every comparison.
+func sortItems(q backend.Query, items []backend.Item) {
+	if q.OrderBy == nil {
+		slices.SortFunc(items, func(x, y backend.Item) int {
+			if backend.Less(q, x, y) {
+				return -1
+			}
+			return 1
+		})
+		return
+	}
+	type keyed struct {
+		key backend.Item // the id and a document holding only the value at q.OrderBy, at "v"
+		it  backend.Item
+	}
+	ks := make([]keyed, len(items))
+	for i, it := range items {
+		k := map[string]any{}
+		if v, ok := backend.Lookup(it.Doc, q.OrderBy); ok {
+			k["v"] = v
+		}
+		ks[i] = keyed{backend.Item{ID: it.ID, Doc: k}, it}
+	}
+	kq := q
+	kq.OrderBy = []string{"v"}
+	slices.SortFunc(ks, func(x, y keyed) int {
+		if backend.Less(kq, x.key, y.key) {
+			return -1
+		}
+		return 1
+	})
+	for i := range ks {
+		items[i] = ks[i].it
+	}
+}
+
+// project returns a deep copy of the values at fields in doc, or of the
+// whole document when fields is nil.
+func project(doc map[string]any, fields [][]string) map[string]any {
+	if fields == nil {
+		return docops.CopyDoc(doc)
+	}
+	out := map[string]any{}
+	for _, f := range fields {
+		v, ok := backend.Lookup(doc, f)
+		if !ok || len(f) == 0 {
+			continue
+		}
+		m := out
+		for _, k := range f[:len(f)-1] {
+			next, ok := m[k].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				m[k] = next
+			}
+			m = next
+		}
+		m[f[len(f)-1]] = docops.Copy(v)
+	}
+	return out
+}
+
 // Ping implements backend.Pinger.
-func (b *Backend) Ping(ctx context.Context) error { return b.enter(ctx, "ping") }
+func (b *Backend) Ping(ctx context.Context) error {
+	after, err := b.enter(ctx, OpPing)
+	if err != nil {
+		return err
+	}
+	return after
+}
 
 // AppendSeries implements backend.SeriesStore.
 func (b *Backend) AppendSeries(ctx context.Context, coll, id, name string, pts []backend.Point) error {
-	if err := b.enter(ctx, "append-series"); err != nil {
+	after, err := b.enter(ctx, OpAppendSeries)
+	if err != nil {
 		return err
 	}
 	b.d.mu.Lock()
 	defer b.d.mu.Unlock()
 	k := seriesKey{coll, id, name}
 	b.d.series[k] = append(b.d.series[k], pts...)
-	return nil
+	return after
 }
 
 // ReadSeries implements backend.SeriesStore, in batches of readBatch points.
 func (b *Backend) ReadSeries(ctx context.Context, coll, id, name string) iter.Seq2[[]backend.Point, error] {
 	return func(yield func([]backend.Point, error) bool) {
-		if err := b.enter(ctx, "read-series"); err != nil {
+		after, err := b.enter(ctx, OpReadSeries)
+		if err != nil {
 			yield(nil, err)
 			return
 		}
 		for i := 0; ; i += readBatch {
+			if err := ctx.Err(); err != nil {
+				yield(nil, err)
+				return
+			}
 			b.d.mu.RLock()
 			all := b.d.series[seriesKey{coll, id, name}]
 			var batch []backend.Point
@@ -297,9 +369,15 @@ func (b *Backend) ReadSeries(ctx context.Context, coll, id, name string) iter.Se
 				batch = slices.Clone(all[i:min(i+readBatch, len(all))])
 			}
 			b.d.mu.RUnlock()
-			if len(batch) == 0 || !yield(batch, nil) {
+			if len(batch) == 0 {
+				break
+			}
+			if !yield(batch, nil) {
 				return
 			}
+		}
+		if after != nil {
+			yield(nil, after)
 		}
 	}
 }
@@ -307,13 +385,7 @@ func (b *Backend) ReadSeries(ctx context.Context, coll, id, name string) iter.Se
 // readBatch is the number of points ReadSeries yields at a time.
 const readBatch = 4096
 
-// Close implements backend.Backend. A named store keeps its data.
-func (b *Backend) Close() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		return fmt.Errorf("memory: close: %w", backend.ErrClosed)
-	}
-	b.closed = true
-	return nil
-}
+// Close implements backend.Backend. It releases nothing: a named store
+// keeps its data for the next Open of its name. Package record makes no
+// call on a Backend after Close.
+func (b *Backend) Close() error { return nil }
