@@ -125,6 +125,11 @@ type Query struct {
 	// paths, which package record always includes). A path that is absent
 	// from a document is simply absent. Nil means the whole document.
 	Fields [][]string
+	// Omit, when not nil and Fields is nil, are paths the caller will not
+	// read (none of them is, or lies under or above, a path of Where or
+	// OrderBy): an adapter may leave them out of the documents it returns,
+	// so that listing does not ship, say, the host facts of every record.
+	Omit [][]string
 }
 
 // Follows reports whether id comes after q.After in q's listing order.

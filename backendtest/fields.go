@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/recordlab/go-record/backend"
+	"github.com/recordlab/go-record/internal/docops"
 	"github.com/recordlab/go-record/record"
 )
 
@@ -124,6 +125,73 @@ func (s *suite) testFields(t *testing.T) {
 					t.Fatalf("Store.List with Fields %q: record %s (-want +got):\n%s", paths, sn.ID(), d)
 				}
 			}
+		}
+	})
+}
+
+// testOmit checks record.Omit through every backend: the omitted paths
+// are gone from what List yields, everything else is exact, and
+// conditions and OrderBy on omitted paths still work.
+func (s *suite) testOmit(t *testing.T) {
+	t.Run("StoreOmit", func(t *testing.T) {
+		b, _, st := s.listerStore(t)
+		c := fieldsCorpus()
+		c.insert(t, b, coll)
+		omitted := func(doc map[string]any, paths ...[]string) map[string]any {
+			out := docops.CopyDoc(doc)
+			for _, p := range paths {
+				m := out
+				for _, k := range p[:len(p)-1] {
+					next, ok := m[k].(map[string]any)
+					if !ok {
+						m = nil
+						break
+					}
+					m = next
+				}
+				if m != nil {
+					delete(m, p[len(p)-1])
+				}
+			}
+			return out
+		}
+		for _, tc := range []struct {
+			name string
+			omit []string
+			opts []record.ListOption
+			ids  []string
+		}{
+			{"Host", []string{"host"}, nil, []string{"f1", "f2", "f3", "f4"}},
+			{"Nested", []string{"host.blob", "metrics.loss.nan", "params.missing"}, nil, []string{"f1", "f2", "f3", "f4"}},
+			{"WhereOnOmitted", []string{"host"}, []record.ListOption{record.Where("host.cpus", ">", 8)}, []string{"f1"}},
+			{"OrderOnOmitted", []string{"metrics"}, []record.ListOption{record.OrderBy("metrics.loss.min", true)}, []string{"f1", "f4", "f3", "f2"}},
+			{"WithFields", []string{"params.lr"}, []record.ListOption{record.Fields("params", "status")}, []string{"f1", "f2", "f3", "f4"}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				opts := append([]record.ListOption{record.Omit(tc.omit...)}, tc.opts...)
+				snaps, err := st.ListAll(t.Context(), coll, opts...)
+				if err != nil {
+					t.Fatalf("Store.List with Omit %q: %v", tc.omit, err)
+				}
+				var ids []string
+				for _, sn := range snaps {
+					ids = append(ids, sn.ID())
+					want := c[sn.ID()]
+					if tc.name == "WithFields" {
+						want = project(want, [][]string{{"params"}, {"status"}})
+					}
+					var paths [][]string
+					for _, o := range tc.omit {
+						paths = append(paths, strings.Split(o, "."))
+					}
+					if d := Diff(omitted(want, paths...), sn.Doc()); d != "" {
+						t.Fatalf("record %s with Omit %q (-want +got):\n%s", sn.ID(), tc.omit, d)
+					}
+				}
+				if d := cmp.Diff(tc.ids, ids); d != "" {
+					t.Fatalf("ids with Omit %q (-want +got):\n%s", tc.omit, d)
+				}
+			})
 		}
 	})
 }

@@ -217,6 +217,7 @@ func (s *suite) testList(t *testing.T) {
 	})
 	s.testOrder(t)
 	s.testFields(t)
+	s.testOmit(t)
 	s.testEarlyStop(t)
 	s.testIndex(t)
 }

@@ -3,6 +3,7 @@ package record
 import (
 	"context"
 	"iter"
+	"maps"
 	"slices"
 	"strings"
 
@@ -59,6 +60,14 @@ func (s *Store) List(ctx context.Context, coll string, opts ...ListOption) iter.
 				bq.Fields = append(bq.Fields, q.OrderBy)
 			}
 		}
+		if q.omit != nil && q.fields == nil {
+			// Only what no condition or order needs may stay on the server.
+			for _, o := range q.omit {
+				if !overlaps(o, q.Where, q.OrderBy) {
+					bq.Omit = append(bq.Omit, o)
+				}
+			}
+		}
 		var tree fieldTree
 		if q.fields != nil {
 			tree = newFieldTree(q.fields)
@@ -75,6 +84,9 @@ func (s *Store) List(ctx context.Context, coll string, opts ...ListOption) iter.
 			doc := it.Doc
 			if tree != nil {
 				doc = tree.project(doc)
+			}
+			for _, o := range q.omit {
+				doc = omitPath(doc, o)
 			}
 			if !yield(newSnapshot(s, coll, it.ID, doc), nil) {
 				return
@@ -116,6 +128,49 @@ func (s *Store) Index(ctx context.Context, coll, path string) error {
 		}
 		return nil
 	})
+}
+
+// overlaps reports whether path is, or lies under or above, the path of a
+// condition or the order.
+func overlaps(path []string, where []backend.Cond, order []string) bool {
+	related := func(p []string) bool {
+		n := min(len(p), len(path))
+		return slices.Equal(p[:n], path[:n])
+	}
+	if order != nil && related(order) {
+		return true
+	}
+	return slices.ContainsFunc(where, func(c backend.Cond) bool { return related(c.Path) })
+}
+
+// omitPath returns doc without the value at path, sharing what it does
+// not change; doc itself is not modified.
+func omitPath(doc map[string]any, path []string) map[string]any {
+	out, _ := omitted(doc, path)
+	return out
+}
+
+func omitted(doc map[string]any, path []string) (map[string]any, bool) {
+	v, ok := doc[path[0]]
+	if !ok {
+		return doc, false
+	}
+	if len(path) == 1 {
+		out := maps.Clone(doc)
+		delete(out, path[0])
+		return out, true
+	}
+	m, isMap := v.(map[string]any)
+	if !isMap {
+		return doc, false
+	}
+	sub, changed := omitted(m, path[1:])
+	if !changed {
+		return doc, false
+	}
+	out := maps.Clone(doc)
+	out[path[0]] = sub
+	return out, true
 }
 
 // fieldTree is the set of paths Fields asked for, as a tree: a key that

@@ -107,6 +107,7 @@ func (o ListOption) Err() error {
 type listQuery struct {
 	backend.Query
 	fields [][]string // Fields; nil means the whole document
+	omit   [][]string // Omit
 	err    error
 }
 
@@ -176,6 +177,26 @@ func Fields(paths ...string) ListOption {
 				continue
 			}
 			q.fields = append(q.fields, keys)
+		}
+	}
+}
+
+// Omit leaves the values at the given dotted paths out of the snapshots
+// List yields, and out of what the backend ships, for a caller that reads
+// everything but a few large fields: Omit("host", "build", "run") lists
+// runs without their machine facts. Conditions and OrderBy still see the
+// omitted paths. With Fields, Omit removes from what Fields keeps.
+func Omit(paths ...string) ListOption {
+	return func(q *listQuery) {
+		for _, p := range paths {
+			keys, err := ParsePath(p)
+			if err != nil {
+				if q.err == nil {
+					q.err = err
+				}
+				continue
+			}
+			q.omit = append(q.omit, keys)
 		}
 	}
 }

@@ -95,7 +95,11 @@ func (b *Backend) listSQL(coll string, q backend.Query) ([]listPart, [][]string)
 	var sql strings.Builder
 	sql.WriteString("select id")
 	if fields == nil {
-		sql.WriteString(", doc")
+		doc := "doc"
+		for _, o := range q.Omit {
+			doc = "(" + doc + " #- " + arg(o) + "::text[])"
+		}
+		sql.WriteString(", " + doc)
 	}
 	for _, f := range fields {
 		sql.WriteString(", ")

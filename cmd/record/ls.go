@@ -97,6 +97,11 @@ func runLs(e *env, args []string) error {
 	if limit > 0 {
 		opts = append(opts, record.Limit(limit))
 	}
+	if !asJSON {
+		// The table shows top-level scalars and metric summaries, never
+		// the machine facts: leave them on the server.
+		opts = append(opts, record.Omit("host", "build", "run"))
+	}
 	s, err := e.open(dsn)
 	if err != nil {
 		return err
