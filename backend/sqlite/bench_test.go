@@ -1,25 +1,23 @@
 package sqlite_test
 
 import (
-	"context"
 	"database/sql"
 	"fmt"
-	"math"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/recordlab/go-record/backend"
-	"github.com/recordlab/go-record/backend/sqlite"
+	"github.com/recordlab/go-record/backendtest"
 	"github.com/recordlab/go-record/internal/docjson"
 )
 
-var ingestSizes = []int{10_000, 100_000, 1_000_000}
+// BenchmarkBackend is the shared benchmark set (backendtest.RunBenchmarks)
+// with the raw modernc.org/sqlite baseline beside each library benchmark.
+func BenchmarkBackend(b *testing.B) { backendtest.RunBenchmarks(b, harness) }
 
-const ingestBatch = 1000
-
+// points returns n points with distinct steps, values and times.
 func points(n int) []backend.Point {
 	pts := make([]backend.Point, n)
 	t0 := time.Now().UTC().Truncate(time.Millisecond)
@@ -27,134 +25,6 @@ func points(n int) []backend.Point {
 		pts[i] = backend.Point{Step: int64(i), Value: 1 / float64(i+1), Time: t0.Add(time.Duration(i) * time.Millisecond)}
 	}
 	return pts
-}
-
-// reportIngest reports the throughput and the cost per point of the first
-// and the last tenth of the batches, which must stay about equal.
-func reportIngest(b *testing.B, n int, batchTimes []time.Duration) {
-	var total time.Duration
-	for _, d := range batchTimes {
-		total += d
-	}
-	tenth := max(1, len(batchTimes)/10)
-	var first, last time.Duration
-	for _, d := range batchTimes[:tenth] {
-		first += d
-	}
-	for _, d := range batchTimes[len(batchTimes)-tenth:] {
-		last += d
-	}
-	perBatch := float64(tenth * ingestBatch)
-	b.ReportMetric(float64(n)/total.Seconds(), "points/s")
-	b.ReportMetric(float64(first.Nanoseconds())/perBatch, "ns/pt-first10%")
-	b.ReportMetric(float64(last.Nanoseconds())/perBatch, "ns/pt-last10%")
-}
-
-// BenchmarkIngest appends n points to one metric of one record in batches
-// of 1000, through the adapter and, for comparison, through raw
-// modernc.org/sqlite doing the same inserts as fast as it can.
-func BenchmarkIngest(b *testing.B) {
-	for _, n := range ingestSizes {
-		pts := points(n)
-		b.Run(fmt.Sprintf("adapter/%d", n), func(b *testing.B) {
-			for range b.N {
-				b.StopTimer()
-				bb, err := sqlite.Open(b.Context(), "sqlite://"+filepath.Join(b.TempDir(), "records.db"))
-				if err != nil {
-					b.Fatal(err)
-				}
-				s := bb.(*sqlite.Backend)
-				if err := s.Insert(b.Context(), "c", "r", map[string]any{}); err != nil {
-					b.Fatal(err)
-				}
-				runtime.GC()
-				b.StartTimer()
-				var times []time.Duration
-				for i := 0; i < n; i += ingestBatch {
-					t := time.Now()
-					if err := s.AppendSeries(b.Context(), "c", "r", "loss", pts[i:i+ingestBatch]); err != nil {
-						b.Fatal(err)
-					}
-					times = append(times, time.Since(t))
-				}
-				b.StopTimer()
-				reportIngest(b, n, times)
-				s.Close()
-				b.StartTimer()
-			}
-		})
-		b.Run(fmt.Sprintf("raw/%d", n), func(b *testing.B) {
-			for range b.N {
-				b.StopTimer()
-				db, ins := rawIngestDB(b)
-				runtime.GC()
-				b.StartTimer()
-				var times []time.Duration
-				for i := 0; i < n; i += ingestBatch {
-					t := time.Now()
-					if err := rawAppend(b.Context(), db, ins, int64(i), pts[i:i+ingestBatch]); err != nil {
-						b.Fatal(err)
-					}
-					times = append(times, time.Since(t))
-				}
-				b.StopTimer()
-				reportIngest(b, n, times)
-				ins.Close()
-				db.Close()
-				b.StartTimer()
-			}
-		})
-	}
-}
-
-// rawIngestDB opens a fresh file with raw modernc.org/sqlite, the same
-// pragmas and a points table like the adapter's, and prepares a 100-row
-// INSERT.
-func rawIngestDB(b *testing.B) (*sql.DB, *sql.Stmt) {
-	b.Helper()
-	p := filepath.Join(b.TempDir(), "raw.db")
-	db, err := sql.Open("sqlite", p+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
-	if err != nil {
-		b.Fatal(err)
-	}
-	db.SetMaxOpenConns(1)
-	if _, err := db.ExecContext(b.Context(), `CREATE TABLE points (sid INTEGER NOT NULL, seq INTEGER NOT NULL,
-		step INTEGER NOT NULL, value INTEGER NOT NULL, time INTEGER NOT NULL, PRIMARY KEY (sid, seq)) WITHOUT ROWID`); err != nil {
-		b.Fatal(err)
-	}
-	var sb strings.Builder
-	sb.WriteString("INSERT INTO points (sid, seq, step, value, time) VALUES ")
-	for i := range 100 {
-		if i > 0 {
-			sb.WriteByte(',')
-		}
-		sb.WriteString("(?,?,?,?,?)")
-	}
-	ins, err := db.PrepareContext(b.Context(), sb.String())
-	if err != nil {
-		b.Fatal(err)
-	}
-	return db, ins
-}
-
-func rawAppend(ctx context.Context, db *sql.DB, ins *sql.Stmt, seq int64, pts []backend.Point) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	st := tx.StmtContext(ctx, ins)
-	args := make([]any, 0, 500)
-	for i := 0; i < len(pts); i += 100 {
-		args = args[:0]
-		for j, p := range pts[i : i+100] {
-			args = append(args, int64(1), seq+int64(i+j), p.Step, int64(math.Float64bits(p.Value)), p.Time.UnixMilli())
-		}
-		if _, err := st.ExecContext(ctx, args...); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
 }
 
 // mergeDoc is a document of about 2 KB, like a run's parameters and host facts.
@@ -174,8 +44,9 @@ func mergeDoc() map[string]any {
 }
 
 // BenchmarkMerge measures one Merge with one Set op on a ~2 KB document,
-// beside the raw driver doing the same read-modify-write under BEGIN
-// IMMEDIATE with json_set.
+// beside the raw driver doing the same update under BEGIN IMMEDIATE with
+// json_set (RunBenchmarks measures Merge through record, without a raw
+// baseline).
 func BenchmarkMerge(b *testing.B) {
 	b.Run("adapter", func(b *testing.B) {
 		s := open(b, "sqlite://"+filepath.Join(b.TempDir(), "records.db"))
@@ -230,7 +101,7 @@ func BenchmarkMerge(b *testing.B) {
 // BenchmarkList lists 5000 ~2 KB records of one collection with a filter
 // that matches one: "pushed" is pushed down to a json_extract predicate,
 // "go" (!=, never pushed down) decodes every document and filters with
-// backend.Match.
+// backend.Match (RunBenchmarks lists without conditions).
 func BenchmarkList(b *testing.B) {
 	s := open(b, "sqlite://"+filepath.Join(b.TempDir(), "records.db"))
 	ctx := b.Context()
@@ -251,7 +122,7 @@ func BenchmarkList(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			for range b.N {
-				items, err := s.List(ctx, "c", backend.Query{Where: []backend.Cond{bc.cond}})
+				items, err := list(ctx, s, "c", backend.Query{Where: []backend.Cond{bc.cond}})
 				if err != nil {
 					b.Fatal(err)
 				}

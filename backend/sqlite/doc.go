@@ -45,7 +45,19 @@
 // pattern of the float64 as a signed INTEGER (SQLite would turn a NaN REAL
 // into NULL), its time Unix milliseconds, and seq its position in append
 // order. The points table is clustered by (sid, seq), so it needs no
-// other index and a series reads back in one range scan.
+// other index; ReadSeries reads a series back in batches of 4096 points,
+// each one range scan that resumes after the last seq read, so memory
+// holds one batch however long the series and no read transaction stays
+// open between batches.
+//
+// Index (record.Store.Index) adds, once per table and path, an expression
+// index records_ix_<hash of the path> on (collection, sort key of the
+// path, id), shared by every collection of the table. The sort key maps
+// each value to one SQLite value whose order is the order of
+// backend.CompareAt: plain numbers (compared exactly, int64 with float64
+// included), the tagged ±Inf and -0, strings, then times (as BLOBs of
+// their text); other values (missing, null, bools, NaN, arrays and
+// objects) are NULL.
 //
 // The schema is versioned in <table>_meta; Open creates or migrates it
 // inside BEGIN IMMEDIATE, so many processes may open a fresh file at once.
@@ -63,18 +75,22 @@
 //
 // # Errors
 //
-// Errors wrap the backend sentinels beside the driver's own error
-// (*sqlite.Error from modernc.org/sqlite, reachable with errors.As):
-// ErrExists for a taken (collection, id), ErrNotFound for a missing record,
-// ErrInvalid for a Merge op that conflicts with the document and for a bad
-// DSN, ErrTooLarge for a value over SQLITE_MAX_LENGTH, ErrClosed after
-// Close. Context errors are returned unchanged.
+// Errors start with "sqlite:" and wrap the backend sentinels beside the
+// driver's own error (*sqlite.Error from modernc.org/sqlite, reachable
+// with errors.As): ErrExists for a taken (collection, id), ErrNotFound for
+// a missing record, ErrInvalid for a Merge op that conflicts with the
+// document and for a bad DSN, ErrTooLarge for a value over
+// SQLITE_MAX_LENGTH. Context errors are returned unchanged. Errors name no
+// collection, record or DSN: package record adds what the call was about,
+// and Open scrubs any key the DSN carries (internal/redact). As the
+// backend contract says, a Backend gets no call after Close.
 //
 // # Special considerations
 //
 //   - Writes go through one connection per Backend, each in a BEGIN
-//     IMMEDIATE transaction; reads use a separate read-only pool and never
-//     wait for writers (WAL). Processes sharing the file queue on SQLite's
+//     IMMEDIATE transaction; reads use a separate read-only pool, without
+//     a bound on open connections since listings stream, and never wait
+//     for writers (WAL). Processes sharing the file queue on SQLite's
 //     write lock: busy_timeout, then retries with backoff for as long as the
 //     context lives, so "database is locked" never reaches the caller.
 //   - Merge reads the document, applies the ops in Go (internal/docops) and
@@ -82,9 +98,21 @@
 //     processes, at the cost of rewriting the document.
 //   - Documents up to SQLite's default SQLITE_MAX_LENGTH (1e9 bytes) are
 //     stored; 20 MB documents round-trip.
-//   - List pushes simple conditions (=, <, <=, >, >= on strings, numbers,
-//     times; = on bools and null) down as json_extract predicates that
-//     select a superset, then filters with backend.Match, so results equal
-//     Match's exactly. != and keys with '"' or '\' are filtered in Go only.
+//   - List streams rows from SQLite and releases the cursor when the
+//     caller stops. It pushes conditions down as SQL: on numbers, on
+//     bools and null, and string equality exactly as backend.Match
+//     decides (SQLite reads each float docjson writes to the same bits),
+//     string orders and times as a superset; != and keys with '"', '\' or
+//     control characters are left to package record. Only when every
+//     condition is exact does the LIMIT reach SQL.
+//   - List orders by id, or by the sort key of Query.OrderBy (see Index):
+//     with an index, by index range scans that read only the records
+//     returned (and, for a field at the ordered path, the value from the
+//     index, not the document); without one, by one sorted scan. The few
+//     values the sort key cannot order (strings holding NUL, times outside
+//     years 0 to 9999) are ordered in Go and merged in, and a path with a
+//     key that a JSON path cannot name is ordered in Go (backend.SortItems).
+//   - With Query.Fields, List selects only those values (doc -> path),
+//     decoded as docjson decodes the whole document.
 //   - WAL mode needs a local file system: not NFS or other network shares.
 package sqlite

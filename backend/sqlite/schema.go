@@ -26,10 +26,10 @@ type queries struct {
 	insert, get, update                         string
 	deleteDoc, deleteDocPoints, deleteDocSeries string
 	dropDocs, dropPoints, dropSeries            string
-	collections, list                           string
+	collections                                 string
 
-	upsertSeries, readSeries string
-	insertPoints             string // seriesBatch rows
+	upsertSeries, seriesID, readPoints string
+	insertPoints                       string // seriesBatch rows
 }
 
 func newQueries(table string) queries {
@@ -82,13 +82,12 @@ func newQueries(table string) queries {
 	q.dropPoints = `DELETE FROM ` + p + ` WHERE sid IN (SELECT sid FROM ` + s + ` WHERE collection = ?)`
 	q.dropSeries = `DELETE FROM ` + s + ` WHERE collection = ?`
 	q.collections = `SELECT DISTINCT collection FROM ` + t + ` ORDER BY collection`
-	q.list = `SELECT id, doc FROM ` + t + ` WHERE collection = ?`
 
 	q.upsertSeries = `INSERT INTO ` + s + ` (collection, id, name, n) VALUES (?, ?, ?, ?)
 	ON CONFLICT (collection, id, name) DO UPDATE SET n = n + excluded.n
 	RETURNING sid, n`
-	q.readSeries = `SELECT p.step, p.value, p.time FROM ` + s + ` AS s JOIN ` + p + ` AS p ON p.sid = s.sid
-	WHERE s.collection = ? AND s.id = ? AND s.name = ? ORDER BY p.seq`
+	q.seriesID = `SELECT sid FROM ` + s + ` WHERE collection = ? AND id = ? AND name = ?`
+	q.readPoints = `SELECT seq, step, value, time FROM ` + p + ` WHERE sid = ? AND seq > ? ORDER BY seq LIMIT ?`
 	q.insertPoints = insertPointsSQL(p, seriesBatch)
 	return q
 }

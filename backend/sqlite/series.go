@@ -3,6 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"iter"
 	"math"
 	"time"
 
@@ -16,9 +18,9 @@ import (
 // NaN payloads and -0 survive.
 func (b *Backend) AppendSeries(ctx context.Context, coll, id, name string, pts []backend.Point) error {
 	if len(pts) == 0 {
-		return b.wrap(ctx, b.check(ctx), "append series %s/%s %s", coll, id, name)
+		return nil
 	}
-	err := b.write(ctx, func(tx *sql.Tx) error {
+	return fail(b.write(ctx, func(tx *sql.Tx) error {
 		var sid, n int64
 		if err := tx.StmtContext(ctx, b.upsert).QueryRowContext(ctx, coll, id, name, len(pts)).Scan(&sid, &n); err != nil {
 			return err
@@ -43,8 +45,7 @@ func (b *Backend) AppendSeries(ctx context.Context, coll, id, name string, pts [
 			}
 		}
 		return nil
-	})
-	return b.wrap(ctx, err, "append series %s/%s %s", coll, id, name)
+	}))
 }
 
 // pointArgs is the number of parameters per point in insertPointsSQL.
@@ -61,35 +62,67 @@ func fill(args []any, sid, seq int64, pts []backend.Point) {
 	}
 }
 
-// ReadSeries returns every point of the series in append order, or an
-// empty slice.
-func (b *Backend) readSlice(ctx context.Context, coll, id, name string) ([]backend.Point, error) {
-	if err := b.check(ctx); err != nil {
-		return nil, b.wrap(ctx, err, "read series %s/%s %s", coll, id, name)
-	}
-	var pts []backend.Point
-	err := b.retry(ctx, func() error {
-		pts = []backend.Point{}
-		rows, err := b.r.QueryContext(ctx, b.q.readSeries, coll, id, name)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var step, bits, ms int64
-			if err := rows.Scan(&step, &bits, &ms); err != nil {
+// readBatch is the number of points ReadSeries reads and yields at a time.
+const readBatch = 4096
+
+// ReadSeries yields the points of the series in append order, readBatch
+// at a time. Each batch is one query that resumes after the last sequence
+// number read (keyset pagination on the points' primary key), so no read
+// transaction stays open while the caller works on a batch, and memory
+// holds one batch however long the series.
+func (b *Backend) ReadSeries(ctx context.Context, coll, id, name string) iter.Seq2[[]backend.Point, error] {
+	return func(yield func([]backend.Point, error) bool) {
+		var sid int64
+		err := b.retry(ctx, func() error {
+			st, err := b.read(ctx, b.q.seriesID, func() string { return b.q.seriesID })
+			if err != nil {
 				return err
 			}
-			pts = append(pts, backend.Point{
-				Step:  step,
-				Value: math.Float64frombits(uint64(bits)),
-				Time:  time.UnixMilli(ms).UTC(),
-			})
+			return st.QueryRowContext(ctx, coll, id, name).Scan(&sid)
+		})
+		if errors.Is(err, sql.ErrNoRows) {
+			return
 		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, b.wrap(ctx, err, "read series %s/%s %s", coll, id, name)
+		if err != nil {
+			yield(nil, fail(err))
+			return
+		}
+		for after := int64(-1); ; {
+			var pts []backend.Point
+			var last int64
+			err := b.retry(ctx, func() error {
+				pts = make([]backend.Point, 0, readBatch)
+				st, err := b.read(ctx, b.q.readPoints, func() string { return b.q.readPoints })
+				if err != nil {
+					return err
+				}
+				rows, err := st.QueryContext(ctx, sid, after, readBatch)
+				if err != nil {
+					return err
+				}
+				defer rows.Close()
+				for rows.Next() {
+					var seq, step, bits, ms int64
+					if err := rows.Scan(&seq, &step, &bits, &ms); err != nil {
+						return err
+					}
+					last = seq
+					pts = append(pts, backend.Point{
+						Step:  step,
+						Value: math.Float64frombits(uint64(bits)),
+						Time:  time.UnixMilli(ms).UTC(),
+					})
+				}
+				return rows.Err()
+			})
+			if err != nil {
+				yield(nil, fail(err))
+				return
+			}
+			after = last
+			if len(pts) > 0 && !yield(pts, nil) || len(pts) < readBatch {
+				return
+			}
+		}
 	}
-	return pts, nil
 }

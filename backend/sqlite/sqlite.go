@@ -10,21 +10,27 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/recordlab/go-record/backend"
+	"github.com/recordlab/go-record/internal/redact"
 	msqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-func init() { backend.Register("sqlite", Open) }
+func init() {
+	backend.Register("sqlite", func(ctx context.Context, dsn string) (backend.Backend, error) {
+		return Open(ctx, dsn)
+	})
+}
 
 // Compile-time checks of the interfaces Backend implements.
 var (
 	_ backend.Backend     = (*Backend)(nil)
 	_ backend.Deleter     = (*Backend)(nil)
 	_ backend.Lister      = (*Backend)(nil)
+	_ backend.Indexer     = (*Backend)(nil)
 	_ backend.Pinger      = (*Backend)(nil)
 	_ backend.SeriesStore = (*Backend)(nil)
 )
@@ -47,22 +53,52 @@ var tableName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 // concurrent use by many goroutines and, through SQLite's file locks, by many
 // processes opening the same file.
 type Backend struct {
-	w      *sql.DB // the one writer connection, transactions BEGIN IMMEDIATE
-	r      *sql.DB // read-only pool
-	q      queries
-	ins    *sql.Stmt // prepared on w: insert seriesBatch points
-	upsert *sql.Stmt // prepared on w: reserve sequence numbers of a series
-	closed atomic.Bool
-	path   string
-	table  string
+	w       *sql.DB // the one writer connection, transactions BEGIN IMMEDIATE
+	r       *sql.DB // read-only pool
+	q       queries
+	ins     *sql.Stmt // prepared on w: insert seriesBatch points
+	upsert  *sql.Stmt // prepared on w: reserve sequence numbers of a series
+	table   string
+	indexed sync.Map // index name -> struct{}: indexes known to exist
+
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt // prepared on r, by SQL text
+}
+
+// maxStmts bounds the statements a Backend keeps prepared.
+const maxStmts = 256
+
+// read returns a statement prepared on the read pool, from a cache by
+// name: List builds long SQL (the sort key of an ordered path), and
+// building and preparing it costs more than running it through an index.
+// text returns the statement's SQL when it is not in the cache.
+func (b *Backend) read(ctx context.Context, name string, text func() string) (*sql.Stmt, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if st, ok := b.stmts[name]; ok {
+		return st, nil
+	}
+	st, err := b.r.PrepareContext(ctx, text())
+	if err != nil {
+		return nil, err
+	}
+	if len(b.stmts) >= maxStmts {
+		for k, old := range b.stmts {
+			old.Close() // finalized once the rows still using it are closed
+			delete(b.stmts, k)
+		}
+	}
+	b.stmts[name] = st
+	return st, nil
 }
 
 // Open opens (creating if needed) the SQLite database named by dsn, see the
 // package documentation for its form, and creates or migrates the schema.
-func Open(ctx context.Context, dsn string) (backend.Backend, error) {
+// No error it returns contains a key the DSN carries.
+func Open(ctx context.Context, dsn string) (*Backend, error) {
 	b, err := open(ctx, dsn)
 	if err != nil {
-		return nil, err
+		return nil, redact.Error(err, redact.Secrets(dsn)...)
 	}
 	return b, nil
 }
@@ -73,15 +109,19 @@ type config struct {
 	native url.Values // query parameters for the driver
 }
 
+func invalidDSN(format string, args ...any) error {
+	return fmt.Errorf("sqlite: "+format+": %w", append(args, backend.ErrInvalid)...)
+}
+
 func parseDSN(dsn string) (config, error) {
 	var c config
 	native, opts, err := backend.SplitOptions(dsn, OptionTable)
 	if err != nil {
-		return c, fmt.Errorf("sqlite: open %s: %w", backend.Redact(dsn), err)
+		return c, fmt.Errorf("sqlite: %w", err)
 	}
 	scheme, rest, ok := strings.Cut(native, ":")
 	if !ok || !strings.EqualFold(scheme, "sqlite") {
-		return c, fmt.Errorf("sqlite: open %s: scheme is not sqlite: %w", backend.Redact(dsn), backend.ErrInvalid)
+		return c, invalidDSN("scheme is not sqlite")
 	}
 	rest = strings.TrimPrefix(rest, "//")
 	rawPath, rawQuery, _ := strings.Cut(rest, "?")
@@ -89,29 +129,27 @@ func parseDSN(dsn string) (config, error) {
 		rawQuery = rawQuery[:i]
 	}
 	if c.path, err = url.PathUnescape(rawPath); err != nil {
-		return c, fmt.Errorf("sqlite: open %s: bad path: %w: %w", backend.Redact(dsn), backend.ErrInvalid, err)
+		return c, invalidDSN("bad path")
 	}
 	if c.path == "" || strings.HasPrefix(c.path, ":memory:") || strings.HasPrefix(c.path, "file:") {
-		return c, fmt.Errorf("sqlite: open %s: want sqlite://FILE or sqlite:///ABS/FILE: %w", backend.Redact(dsn), backend.ErrInvalid)
+		return c, invalidDSN("want sqlite://FILE or sqlite:///ABS/FILE")
 	}
 	if c.native, err = url.ParseQuery(rawQuery); err != nil {
-		return c, fmt.Errorf("sqlite: open %s: bad query: %w: %w", backend.Redact(dsn), backend.ErrInvalid, err)
+		return c, invalidDSN("bad query")
 	}
 	for _, k := range []string{"_txlock", "_query_only", "_journal_mode", "_journal", "mode", "vfs"} {
 		if c.native.Has(k) {
-			return c, fmt.Errorf("sqlite: open %s: parameter %s is set by the adapter: %w", backend.Redact(dsn), k, backend.ErrInvalid)
+			return c, invalidDSN("parameter %s is set by the adapter", k)
 		}
 	}
 	c.table = DefaultTable
 	if t, ok := opts[OptionTable]; ok {
 		if !tableName.MatchString(t) || strings.HasPrefix(strings.ToLower(t), "sqlite_") {
-			return c, fmt.Errorf("sqlite: open %s: %s=%q is not an SQL identifier [A-Za-z_][A-Za-z0-9_]{0,62} (not starting with sqlite_): %w",
-				backend.Redact(dsn), OptionTable, t, backend.ErrInvalid)
+			return c, invalidDSN("%s=%q is not an SQL identifier [A-Za-z_][A-Za-z0-9_]{0,62} (not starting with sqlite_)", OptionTable, t)
 		}
 		for _, suffix := range []string{"_series", "_points", "_meta"} {
 			if strings.HasSuffix(strings.ToLower(t), suffix) {
-				return c, fmt.Errorf("sqlite: open %s: %s=%q ends with %s, which would collide with another table's %s table: %w",
-					backend.Redact(dsn), OptionTable, t, suffix, suffix, backend.ErrInvalid)
+				return c, invalidDSN("%s=%q ends with %s, which would collide with another table's %s table", OptionTable, t, suffix, suffix)
 			}
 		}
 		c.table = t
@@ -139,33 +177,26 @@ func (c config) driverDSN(writer bool) string {
 }
 
 func open(ctx context.Context, dsn string) (*Backend, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	c, err := parseDSN(dsn)
 	if err != nil {
 		return nil, err
 	}
-	b := &Backend{path: c.path, table: c.table, q: newQueries(c.table)}
-	fail := func(err error) (*Backend, error) {
+	b := &Backend{table: c.table, q: newQueries(c.table), stmts: map[string]*sql.Stmt{}}
+	abort := func(err error) (*Backend, error) {
 		for _, st := range []*sql.Stmt{b.ins, b.upsert} {
 			if st != nil {
 				st.Close()
 			}
 		}
-		if b.w != nil {
-			b.w.Close()
+		for _, db := range []*sql.DB{b.w, b.r} {
+			if db != nil {
+				db.Close()
+			}
 		}
-		if b.r != nil {
-			b.r.Close()
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			return nil, cerr
-		}
-		return nil, fmt.Errorf("sqlite: open %s: %w", backend.Redact(dsn), err)
+		return nil, fail(err)
 	}
 	if b.w, err = sql.Open("sqlite", c.driverDSN(true)); err != nil {
-		return fail(err)
+		return abort(err)
 	}
 	b.w.SetMaxOpenConns(1)
 	b.w.SetMaxIdleConns(1)
@@ -181,89 +212,65 @@ func open(ctx context.Context, dsn string) (*Backend, error) {
 		}
 		return nil
 	}); err != nil {
-		return fail(err)
+		return abort(err)
 	}
 	if err := b.migrate(ctx); err != nil {
-		return fail(err)
+		return abort(err)
 	}
 	if b.ins, err = b.w.PrepareContext(ctx, b.q.insertPoints); err != nil {
-		return fail(err)
+		return abort(err)
 	}
 	if b.upsert, err = b.w.PrepareContext(ctx, b.q.upsertSeries); err != nil {
-		return fail(err)
+		return abort(err)
 	}
 	if b.r, err = sql.Open("sqlite", c.driverDSN(false)); err != nil {
-		return fail(err)
+		return abort(err)
 	}
-	n := max(4, runtime.GOMAXPROCS(0))
-	b.r.SetMaxOpenConns(n)
-	b.r.SetMaxIdleConns(n)
+	// No bound on open readers: List and ReadSeries stream, and a caller
+	// that reads while ranging over a listing, from many goroutines, must
+	// never wait for a connection that only it could free.
+	b.r.SetMaxIdleConns(max(4, runtime.GOMAXPROCS(0)))
 	if err := b.retry(ctx, func() error { return b.r.PingContext(ctx) }); err != nil {
-		return fail(err)
+		return abort(err)
 	}
 	return b, nil
 }
 
-// Close closes the database. Later calls return an error wrapping
-// backend.ErrClosed; so does a second Close.
+// Close closes the database.
 func (b *Backend) Close() error {
-	if b.closed.Swap(true) {
-		return fmt.Errorf("sqlite: close: %w", backend.ErrClosed)
+	errs := []error{b.ins.Close(), b.upsert.Close()}
+	b.mu.Lock()
+	for _, st := range b.stmts {
+		errs = append(errs, st.Close())
 	}
-	err := errors.Join(b.ins.Close(), b.upsert.Close(), b.r.Close(), b.w.Close())
-	if err != nil {
-		return fmt.Errorf("sqlite: close: %w", err)
-	}
-	return nil
+	b.stmts = nil
+	b.mu.Unlock()
+	return fail(errors.Join(append(errs, b.r.Close(), b.w.Close())...))
 }
 
 // Ping checks that the database file can be read.
 func (b *Backend) Ping(ctx context.Context) error {
-	if err := b.check(ctx); err != nil {
-		return b.wrap(ctx, err, "ping")
-	}
-	err := b.retry(ctx, func() error {
+	return fail(b.retry(ctx, func() error {
 		var one int
 		return b.r.QueryRowContext(ctx, "SELECT 1").Scan(&one)
-	})
-	return b.wrap(ctx, err, "ping")
+	}))
 }
 
-// check reports a closed backend or a done context before any work.
-func (b *Backend) check(ctx context.Context) error {
-	if b.closed.Load() {
-		return backend.ErrClosed
-	}
-	return ctx.Err()
-}
-
-// wrap turns err into the adapter's error: nil stays nil, context errors
-// pass through unchanged, failures after Close wrap ErrClosed, everything
-// else gets the "sqlite: what:" prefix.
-func (b *Backend) wrap(ctx context.Context, err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	if cerr := ctx.Err(); cerr != nil && !isClassified(err) {
-		return cerr
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+// fail turns a native error into the adapter's: nil stays nil, context
+// errors pass through, a constraint or size failure gets its class beside
+// the driver's error, and everything gets the "sqlite:" prefix.
+func fail(err error) error {
+	switch {
+	case err == nil, errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	}
-	what := fmt.Sprintf(format, args...)
-	if b.closed.Load() && !errors.Is(err, backend.ErrClosed) {
-		return fmt.Errorf("sqlite: %s: %w: %w", what, backend.ErrClosed, err)
+	switch code(err) {
+	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		return fmt.Errorf("sqlite: %w: %w", backend.ErrExists, err)
+	case sqlite3.SQLITE_TOOBIG:
+		return fmt.Errorf("sqlite: %w: %w", backend.ErrTooLarge, err)
 	}
-	return fmt.Errorf("sqlite: %s: %w", what, err)
-}
-
-func isClassified(err error) bool {
-	for _, s := range []error{backend.ErrNotFound, backend.ErrExists, backend.ErrInvalid, backend.ErrTooLarge} {
-		if errors.Is(err, s) {
-			return true
-		}
-	}
-	return false
+	return fmt.Errorf("sqlite: %w", err)
 }
 
 // code returns the SQLite result code of err, or 0.
@@ -290,9 +297,6 @@ func (b *Backend) retry(ctx context.Context, f func() error) error {
 		if err == nil || !isBusy(err) {
 			return err
 		}
-		if b.closed.Load() {
-			return err
-		}
 		t := time.NewTimer(delay/2 + rand.N(delay))
 		select {
 		case <-ctx.Done():
@@ -307,9 +311,6 @@ func (b *Backend) retry(ctx context.Context, f func() error) error {
 // write runs f in one BEGIN IMMEDIATE transaction on the writer
 // connection, retrying the whole transaction while the database is busy.
 func (b *Backend) write(ctx context.Context, f func(tx *sql.Tx) error) error {
-	if err := b.check(ctx); err != nil {
-		return err
-	}
 	return b.retry(ctx, func() error {
 		tx, err := b.w.BeginTx(ctx, nil)
 		if err != nil {

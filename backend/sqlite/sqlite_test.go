@@ -31,7 +31,35 @@ func open(t testing.TB, dsn string) *sqlite.Backend {
 		t.Fatalf("Open(%q): %v", dsn, err)
 	}
 	t.Cleanup(func() { b.Close() })
-	return b.(*sqlite.Backend)
+	return b
+}
+
+// list collects what List yields.
+func list(ctx context.Context, b *sqlite.Backend, coll string, q backend.Query) ([]backend.Item, error) {
+	items := []backend.Item{}
+	for it, err := range b.List(ctx, coll, q) {
+		if err != nil {
+			return items, err
+		}
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+// readSeries collects what ReadSeries yields, checking the batch sizes.
+func readSeries(t testing.TB, ctx context.Context, b *sqlite.Backend, coll, id, name string) ([]backend.Point, error) {
+	t.Helper()
+	pts := []backend.Point{}
+	for batch, err := range b.ReadSeries(ctx, coll, id, name) {
+		if err != nil {
+			return pts, err
+		}
+		if len(batch) == 0 || len(batch) > 4096 {
+			t.Errorf("ReadSeries yielded a batch of %d points", len(batch))
+		}
+		pts = append(pts, batch...)
+	}
+	return pts, nil
 }
 
 func TestDSN(t *testing.T) {
@@ -223,16 +251,16 @@ func TestSeriesBits(t *testing.T) {
 	if err := b.AppendSeries(ctx, "c", "r", "loss", nil); err != nil {
 		t.Fatal(err)
 	}
-	got, err := b.ReadSeries(ctx, "c", "r", "loss")
+	got, err := readSeries(t, ctx, b, "c", "r", "loss")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(want, got, cmp.Comparer(sameFloat)); diff != "" {
 		t.Errorf("ReadSeries (-want +got):\n%s", diff)
 	}
-	none, err := b.ReadSeries(ctx, "c", "r", "missing")
-	if err != nil || none == nil || len(none) != 0 {
-		t.Errorf("ReadSeries(missing) = %#v, %v; want empty non-nil slice", none, err)
+	none, err := readSeries(t, ctx, b, "c", "r", "missing")
+	if err != nil || len(none) != 0 {
+		t.Errorf("ReadSeries(missing) = %#v, %v; want nothing", none, err)
 	}
 
 	// Delete and Drop take the points with them.
@@ -242,7 +270,7 @@ func TestSeriesBits(t *testing.T) {
 	if err := b.Delete(ctx, "c", "r"); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := b.ReadSeries(ctx, "c", "r", "loss"); len(got) != 0 {
+	if got, _ := readSeries(t, ctx, b, "c", "r", "loss"); len(got) != 0 {
 		t.Errorf("after Delete, ReadSeries returned %d points", len(got))
 	}
 	if err := b.AppendSeries(ctx, "d", "r", "loss", want); err != nil {
@@ -251,36 +279,8 @@ func TestSeriesBits(t *testing.T) {
 	if err := b.Drop(ctx, "d"); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := b.ReadSeries(ctx, "d", "r", "loss"); len(got) != 0 {
+	if got, _ := readSeries(t, ctx, b, "d", "r", "loss"); len(got) != 0 {
 		t.Errorf("after Drop, ReadSeries returned %d points", len(got))
-	}
-}
-
-func TestClosed(t *testing.T) {
-	ctx := t.Context()
-	b := open(t, tempDSN(t))
-	if err := b.Close(); err != nil {
-		t.Fatal(err)
-	}
-	calls := map[string]func() error{
-		"Insert": func() error { return b.Insert(ctx, "c", "1", map[string]any{}) },
-		"Get":    func() error { _, err := b.Get(ctx, "c", "1"); return err },
-		"Merge": func() error {
-			return b.Merge(ctx, "c", "1", []backend.Op{{Kind: backend.Set, Path: []string{"a"}, Value: int64(1)}})
-		},
-		"Drop":         func() error { return b.Drop(ctx, "c") },
-		"Delete":       func() error { return b.Delete(ctx, "c", "1") },
-		"Collections":  func() error { _, err := b.Collections(ctx); return err },
-		"List":         func() error { _, err := b.List(ctx, "c", backend.Query{}); return err },
-		"Ping":         func() error { return b.Ping(ctx) },
-		"AppendSeries": func() error { return b.AppendSeries(ctx, "c", "1", "m", []backend.Point{{Step: 1}}) },
-		"ReadSeries":   func() error { _, err := b.ReadSeries(ctx, "c", "1", "m"); return err },
-		"Close":        b.Close,
-	}
-	for name, f := range calls {
-		if err := f(); !errors.Is(err, backend.ErrClosed) {
-			t.Errorf("%s after Close = %v, want ErrClosed", name, err)
-		}
 	}
 }
 
@@ -302,10 +302,10 @@ func TestCanceled(t *testing.T) {
 		"Drop":         func() error { return b.Drop(ctx, "c") },
 		"Delete":       func() error { return b.Delete(ctx, "c", "1") },
 		"Collections":  func() error { _, err := b.Collections(ctx); return err },
-		"List":         func() error { _, err := b.List(ctx, "c", backend.Query{}); return err },
+		"List":         func() error { _, err := list(ctx, b, "c", backend.Query{}); return err },
 		"Ping":         func() error { return b.Ping(ctx) },
 		"AppendSeries": func() error { return b.AppendSeries(ctx, "c", "1", "m", []backend.Point{{Step: 1}}) },
-		"ReadSeries":   func() error { _, err := b.ReadSeries(ctx, "c", "1", "m"); return err },
+		"ReadSeries":   func() error { _, err := readSeries(t, ctx, b, "c", "1", "m"); return err },
 	}
 	for name, f := range calls {
 		if err := f(); !errors.Is(err, context.Canceled) {
@@ -398,7 +398,7 @@ func TestOpenRace(t *testing.T) {
 	}
 	wg.Wait()
 	b := open(t, dsn)
-	items, err := b.List(t.Context(), "c", backend.Query{})
+	items, err := list(t.Context(), b, "c", backend.Query{})
 	if err != nil || len(items) != 8 {
 		t.Errorf("List = %d items, %v; want 8", len(items), err)
 	}
@@ -440,7 +440,7 @@ func TestMultiProcess(t *testing.T) {
 	if xs, _ := doc["xs"].([]any); len(xs) != procs*childMerges {
 		t.Errorf("record has %d appended elements, want %d", len(xs), procs*childMerges)
 	}
-	pts, err := b.ReadSeries(t.Context(), "c", "shared", "loss")
+	pts, err := readSeries(t, t.Context(), b, "c", "shared", "loss")
 	if err != nil || len(pts) != procs*childMerges*10 {
 		t.Errorf("series has %d points, %v; want %d", len(pts), err, procs*childMerges*10)
 	}
@@ -453,12 +453,11 @@ func child(t *testing.T, dsn string) {
 	idx, _ := strconv.Atoi(os.Getenv("CHILD_INDEX"))
 	ns, _ := strconv.ParseInt(os.Getenv("CHILD_START"), 10, 64)
 	time.Sleep(time.Until(time.Unix(0, ns)))
-	bb, err := sqlite.Open(ctx, dsn)
+	b, err := sqlite.Open(ctx, dsn)
 	if err != nil {
 		t.Fatalf("child %d: Open: %v", idx, err)
 	}
-	defer bb.Close()
-	b := bb.(*sqlite.Backend)
+	defer b.Close()
 	if err := b.Insert(ctx, "c", "shared", map[string]any{}); err != nil && !errors.Is(err, backend.ErrExists) {
 		t.Fatalf("child %d: Insert: %v", idx, err)
 	}
