@@ -84,6 +84,20 @@ func (b *Backend) plan(ctx context.Context, coll string, q backend.Query) *listi
 			l.cols, l.fields, l.args = cols, fields, args
 		}
 	}
+	if l.fields == nil && len(q.Omit) > 0 {
+		// Leave the omitted paths in the database: json_remove drops them
+		// from the text that is shipped and decoded.
+		var paths []any
+		for _, o := range q.Omit {
+			if p, ok := jsonPath(o); ok {
+				paths = append(paths, p)
+			}
+		}
+		if len(paths) > 0 {
+			l.cols = "id, json_remove(doc" + strings.Repeat(", ?", len(paths)) + ")"
+			l.args = append(l.args, paths...)
+		}
+	}
 	frag, args, exact := pushdown(q.Where, func(p []string) (string, bool) {
 		if !b.hasIndex(ctx, p) {
 			return "", false
