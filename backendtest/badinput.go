@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/recordlab/go-record/record"
 )
@@ -40,6 +41,8 @@ func (s *suite) testBadInput(t *testing.T) {
 		{"Func", setValue("f", func() {}), "f"},
 		{"Complex", setValue("nested.c", map[string]any{"z": complex(1, 2)}), "nested.c.z"},
 		{"Uint64TooBig", setValue("n", uint64(math.MaxInt64)+1), "n"},
+		{"TimeYear10000", setValue("t.end", time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)), "t.end"},
+		{"TimeBeforeYear0", setValue("t", []any{time.Date(-1, 12, 31, 0, 0, 0, 0, time.UTC)}), "t[0]"},
 		{"MapCycle", setValue("m", selfMap), "m.self"},
 		{"PointerCycle", setValue("p", selfPtr), "p.Next"},
 		{"SliceCycle", setValue("l", selfSlice), "l[1]"},

@@ -52,7 +52,12 @@ func (n *normalizer) value(v reflect.Value, path string, depth int) (any, error)
 	t := v.Type()
 	switch {
 	case t == timeType:
-		return v.Interface().(time.Time).UTC().Truncate(time.Millisecond), nil
+		tm := v.Interface().(time.Time).UTC().Truncate(time.Millisecond)
+		if y := tm.Year(); y < 0 || y > 9999 {
+			// RFC 3339, and so every JSON store, writes years 0 to 9999 only.
+			return nil, invalid("value", path, fmt.Sprintf("time in year %d: only years 0 to 9999 can be stored", y))
+		}
+		return tm, nil
 	case t == jsonNumberType:
 		return n.jsonValue(json.Number(v.String()), path, depth)
 	case t == flagSetType:
