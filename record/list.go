@@ -237,8 +237,8 @@ func (t fieldTree) within(doc map[string]any) bool {
 			continue
 		}
 		m, ok := v.(map[string]any)
-		if !ok || !sub.within(m) {
-			return false
+		if !ok || len(m) == 0 || !sub.within(m) {
+			return false // project drops what is not there, and parents left empty
 		}
 	}
 	return true

@@ -18,8 +18,9 @@
 // options (authSource, replicaSet, tls, serverSelectionTimeoutMS,
 // maxPoolSize, ...) pass through unchanged.
 //
-// Library options would ride as x- query parameters; this adapter has
-// none, and any x- parameter is ErrInvalid naming it:
+// Library options would ride as x- query parameters (constants named
+// OptionXxx); this adapter has none, and any x- parameter is ErrInvalid
+// naming it:
 //
 //	| parameter | meaning | default |
 //	| --------- | ------- | ------- |
@@ -27,6 +28,8 @@
 //
 // Open contacts the server (buildInfo), so it fails when the server does
 // not answer before ctx ends or serverSelectionTimeoutMS (30 s) passes.
+// The driver's own API stays at hand: record.Store.As gives the *Backend,
+// whose Client and Database name the connection it uses.
 //
 // # Document layout
 //
@@ -50,9 +53,42 @@
 //
 // seq orders the buckets of a metric (wall clock nanoseconds, strictly
 // increasing within a process); an index on {record, name, seq} serves
-// ReadSeries. Appending costs one insert per batch however long the series
-// is, and the record document never grows with its series. Delete removes
-// a record's buckets, Drop the companion collection.
+// ReadSeries, which yields the points bucket by bucket from the cursor (a
+// bucket of more than 4096 points in several batches), so reading a long
+// series holds one driver batch in memory. Appending costs one insert per
+// batch however long the series is, and the record document never grows
+// with its series. Delete removes a record's buckets, Drop the companion
+// collection.
+//
+// # List
+//
+// List streams from server cursors and closes them when the caller stops.
+// Conditions go to the server where MongoDB evaluates them exactly as
+// backend.Match does: =, <, <=, >, >= on strings, times and numbers
+// (except NaN, and numbers near int64 values beyond 2^53 that Match
+// compares as float64), = on bools and null. Each comes with guards that
+// no value along its path is an array, so that MongoDB does not match
+// inside arrays. Other conditions (!=, numbers it would compare
+// differently) are left to package record, and then Query.Limit is not
+// sent. Query.Fields becomes a projection of those paths.
+//
+// MongoDB sorts values of different BSON types in its own order
+// (numbers, strings, objects, arrays, ..., ObjectIds, bools, dates), and
+// _id strings before ObjectIds; backend.Less orders numbers, strings,
+// times, then the rest, and ids by their string form. So List asks for
+// each rank with a query that holds values of its types only, sorted by
+// the server ({<path>: 1, _id: 1}, the index that Index creates), once for
+// string _ids and once for ObjectIds, and merges the streams; it reads a
+// rank only when the caller gets there. Values whose rank the BSON type
+// does not tell (FerretDB's tagged floats, types that package record
+// never writes) are read first with one more query and merged into their
+// rank. Without OrderBy, the two _id types are merged the same way, and
+// Query.After becomes a bound on each.
+//
+// Values of types that package record never writes (written by other
+// programs: ObjectId, Decimal128, timestamps, binaries, regular
+// expressions) are read as their nearest value (see Get); conditions on
+// them compare BSON values on the server and may leave them out.
 //
 // # Mongo shell
 //
@@ -109,11 +145,13 @@
 //     (code 73 InvalidNamespace, e.g. system.*), a bad DSN or an unknown
 //     x- option.
 //   - ErrTooLarge: see Size limit.
-//   - ErrClosed: any call after Close.
+//   - ErrClosed: the driver's client is disconnected.
 //
-// Context errors pass through unchanged. No error shows the DSN's
-// password: Open redacts the DSN and scrubs the password from the text of
-// driver errors while keeping them reachable with errors.As.
+// Context errors pass through unchanged. Package record adds the
+// operation, collection and id to every error and removes secrets from
+// its text; Open's errors, which package backend returns too, show no
+// password of the DSN (internal/redact), and still reach the driver's
+// error with errors.As.
 //
 // # FerretDB
 //
@@ -139,8 +177,15 @@
 //     declare backendtest.ConcurrentMerge unsupported on FerretDB only.
 //   - $push with an empty $each does not create a missing array; Merge
 //     uses $set to an empty array instead.
-//   - It uses no index for filters other than _id, so List with Where
-//     scans the collection.
+//   - It uses no index for filters or sorts, so every List query reads
+//     the whole collection, and List with OrderBy makes several queries
+//     (see List): slower there than one query sorted in memory would be.
+//     Index creates the index all the same, except on a path with a key
+//     FerretDB cannot name in SQL.
+//   - It builds SQL JSON paths from keys without escaping them: List
+//     sends no condition, order or projection on a path with a key that
+//     holds '"' or '\' or only spaces, and leaves them to package record
+//     (sorting in memory).
 //
 // Every other guarantee (exact round-trips, atomic all-or-nothing Merges
 // against one writer, ErrTooLarge before writing, series order and

@@ -6,3 +6,6 @@ package mongo
 func UseMongoDBMerge(b *Backend) {
 	b.ferret = false
 }
+
+// HexAfter exposes hexAfter to the tests.
+var HexAfter = hexAfter

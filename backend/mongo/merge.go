@@ -33,18 +33,9 @@ const mergeAttempts = 20
 // round trips, and the size check is not atomic with the update (FerretDB
 // v1 loses concurrent updates of one document anyway).
 func (b *Backend) Merge(ctx context.Context, coll, id string, ops []backend.Op) error {
-	if err := b.ready("merge"); err != nil {
-		return err
-	}
-	what := coll + "/" + id
 	for _, op := range ops {
-		if len(op.Path) > 0 && op.Path[0] == "_id" {
-			return fmt.Errorf("mongo: merge %s: top-level key _id is MongoDB's own: %w", what, backend.ErrInvalid)
-		}
-		if op.Kind == backend.Append {
-			if _, ok := op.Value.([]any); !ok {
-				return fmt.Errorf("mongo: merge %s: append %s: value is %T, want []any: %w", what, strings.Join(op.Path, "."), op.Value, backend.ErrInvalid)
-			}
+		if op.Path[0] == "_id" {
+			return errOwnID
 		}
 	}
 	c := b.db.Collection(coll)
@@ -54,24 +45,24 @@ func (b *Backend) Merge(ctx context.Context, coll, id string, ops []backend.Op) 
 	if !b.ferret {
 		update = b.update(ops, nil)
 		if n, err := valuesSize(update); err != nil {
-			return fmt.Errorf("mongo: merge %s: %w: %w", what, backend.ErrInvalid, err)
+			return fmt.Errorf("mongo: %w: %w", backend.ErrInvalid, err)
 		} else if n > MaxDocBytes {
-			return fmt.Errorf("mongo: merge %s: values of %d bytes exceed %d: %w", what, n, MaxDocBytes, backend.ErrTooLarge)
+			return fmt.Errorf("mongo: values of %d bytes exceed %d: %w", n, MaxDocBytes, backend.ErrTooLarge)
 		}
 	}
 	for range mergeAttempts {
 		if b.ferret {
 			var err error
-			if update, err = b.checkedUpdate(ctx, c, what, sid, ops); err != nil {
+			if update, err = b.checkedUpdate(ctx, c, sid, ops); err != nil {
 				return err
 			}
 		}
 		if len(update) == 0 {
-			return b.exists(ctx, c, what, sid)
+			return exists(ctx, c, sid)
 		}
 		res, err := c.UpdateOne(ctx, filter, update)
 		if err != nil {
-			return b.fail(ctx, "merge "+what, []int{codeBadValue, codeFailedToParse, codeTypeMismatch, codePathNotViable, codeConflictingUpdate}, err)
+			return fail(ctx, err, codeBadValue, codeFailedToParse, codeTypeMismatch, codePathNotViable, codeConflictingUpdate)
 		}
 		if res.MatchedCount > 0 {
 			return nil
@@ -80,32 +71,33 @@ func (b *Backend) Merge(ctx context.Context, coll, id string, ops []backend.Op) 
 			continue // checkedUpdate reads and classifies again
 		}
 		// The record is absent or a guard failed: say which.
-		raw, err := c.FindOne(ctx, bson.D{{Key: "_id", Value: sid}}).Raw()
+		doc, err := read(ctx, c, sid)
 		if err != nil {
-			return b.fail(ctx, "merge "+what, nil, err)
-		}
-		doc, err := decodeDoc(raw, true)
-		if err != nil {
-			return fmt.Errorf("mongo: merge %s: decode: %w", what, err)
+			return err
 		}
 		if err := docops.Apply(doc, ops); err != nil {
-			return fmt.Errorf("mongo: merge %s: %w", what, err)
+			return fmt.Errorf("mongo: %w", err)
 		}
 		// The document changed between the update and the read: again.
 	}
-	return fmt.Errorf("mongo: merge %s: the document kept changing during %d attempts", what, mergeAttempts)
+	return fmt.Errorf("mongo: the document kept changing during %d attempts", mergeAttempts)
+}
+
+// read returns the document with _id sid.
+func read(ctx context.Context, c *mongo.Collection, sid any) (map[string]any, error) {
+	raw, err := c.FindOne(ctx, bson.D{{Key: "_id", Value: sid}}).Raw()
+	if err != nil {
+		return nil, fail(ctx, err)
+	}
+	return decodeDoc(raw, true)
 }
 
 // checkedUpdate reads the document, applies ops to it in memory to
 // classify conflicts and measure the result, and returns the update.
-func (b *Backend) checkedUpdate(ctx context.Context, c *mongo.Collection, what string, sid any, ops []backend.Op) (bson.D, error) {
-	raw, err := c.FindOne(ctx, bson.D{{Key: "_id", Value: sid}}).Raw()
+func (b *Backend) checkedUpdate(ctx context.Context, c *mongo.Collection, sid any, ops []backend.Op) (bson.D, error) {
+	doc, err := read(ctx, c, sid)
 	if err != nil {
-		return nil, b.fail(ctx, "merge "+what, nil, err)
-	}
-	doc, err := decodeDoc(raw, true)
-	if err != nil {
-		return nil, fmt.Errorf("mongo: merge %s: decode: %w", what, err)
+		return nil, err
 	}
 	// Appends of no elements create an empty array where none is (FerretDB
 	// ignores $push of an empty $each on a missing field).
@@ -118,23 +110,22 @@ func (b *Backend) checkedUpdate(ctx context.Context, c *mongo.Collection, what s
 		}
 	}
 	if err := docops.Apply(doc, ops); err != nil {
-		return nil, fmt.Errorf("mongo: merge %s: %w", what, err)
+		return nil, fmt.Errorf("mongo: %w", err)
 	}
 	n, err := docSize(sid, b.codec.encodeDoc(doc))
 	if err != nil {
-		return nil, fmt.Errorf("mongo: merge %s: %w: %w", what, backend.ErrInvalid, err)
+		return nil, fmt.Errorf("mongo: %w: %w", backend.ErrInvalid, err)
 	}
 	if n > MaxDocBytes {
-		return nil, fmt.Errorf("mongo: merge %s: result of %d bytes would exceed %d: %w", what, n, MaxDocBytes, backend.ErrTooLarge)
+		return nil, fmt.Errorf("mongo: result of %d bytes would exceed %d: %w", n, MaxDocBytes, backend.ErrTooLarge)
 	}
 	return b.update(ops, missing), nil
 }
 
 // exists returns nil if the record exists, else ErrNotFound.
-func (b *Backend) exists(ctx context.Context, c *mongo.Collection, what string, sid any) error {
-	err := c.FindOne(ctx, bson.D{{Key: "_id", Value: sid}}).Err()
-	if err != nil {
-		return b.fail(ctx, "merge "+what, nil, err)
+func exists(ctx context.Context, c *mongo.Collection, sid any) error {
+	if err := c.FindOne(ctx, bson.D{{Key: "_id", Value: sid}}).Err(); err != nil {
+		return fail(ctx, err)
 	}
 	return nil
 }

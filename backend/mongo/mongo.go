@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -18,15 +16,13 @@ import (
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
 
 	"github.com/recordlab/go-record/backend"
+	"github.com/recordlab/go-record/internal/redact"
 )
 
 func init() {
-	backend.Register("mongodb", open)
-	backend.Register("mongodb+srv", open)
-}
-
-func open(ctx context.Context, dsn string) (backend.Backend, error) {
-	return Open(ctx, dsn)
+	opener := func(ctx context.Context, dsn string) (backend.Backend, error) { return Open(ctx, dsn) }
+	backend.Register("mongodb", opener)
+	backend.Register("mongodb+srv", opener)
 }
 
 // DefaultDatabase is the database used when the DSN names none.
@@ -41,6 +37,7 @@ var (
 	_ backend.Backend     = (*Backend)(nil)
 	_ backend.Deleter     = (*Backend)(nil)
 	_ backend.Lister      = (*Backend)(nil)
+	_ backend.Indexer     = (*Backend)(nil)
 	_ backend.Pinger      = (*Backend)(nil)
 	_ backend.SeriesStore = (*Backend)(nil)
 )
@@ -48,12 +45,10 @@ var (
 // Backend stores records in a MongoDB database. It is safe for concurrent
 // use by many goroutines.
 type Backend struct {
-	client  *mongo.Client
-	db      *mongo.Database
-	codec   codec
-	ferret  bool
-	secrets []string
-	closed  atomic.Bool
+	client *mongo.Client
+	db     *mongo.Database
+	codec  codec
+	ferret bool
 
 	seqMu   sync.Mutex
 	lastSeq int64
@@ -67,14 +62,21 @@ type Backend struct {
 // its build information, so it fails when the server does not answer
 // before ctx ends (or before the driver's serverSelectionTimeoutMS).
 func Open(ctx context.Context, dsn string) (*Backend, error) {
-	secrets := passwords(dsn)
+	b, err := open(ctx, dsn)
+	if err != nil && err != ctx.Err() {
+		return nil, redact.Error(err, redact.Secrets(dsn)...)
+	}
+	return b, err
+}
+
+func open(ctx context.Context, dsn string) (*Backend, error) {
 	native, _, err := backend.SplitOptions(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("mongo: open: %w", scrub(err, secrets))
+		return nil, fmt.Errorf("mongo: %w", err)
 	}
 	cs, err := connstring.ParseAndValidate(native)
 	if err != nil {
-		return nil, fmt.Errorf("mongo: open %s: %w: %w", backend.Redact(dsn), backend.ErrInvalid, scrub(err, secrets))
+		return nil, fmt.Errorf("mongo: %w: %w", backend.ErrInvalid, err)
 	}
 	name := cs.Database
 	if name == "" {
@@ -82,18 +84,15 @@ func Open(ctx context.Context, dsn string) (*Backend, error) {
 	}
 	client, err := mongo.Connect(options.Client().ApplyURI(native))
 	if err != nil {
-		return nil, fmt.Errorf("mongo: open %s: %w: %w", backend.Redact(dsn), backend.ErrInvalid, scrub(err, secrets))
+		return nil, fmt.Errorf("mongo: %w: %w", backend.ErrInvalid, err)
 	}
-	b := &Backend{client: client, db: client.Database(name), secrets: secrets}
-	var info bson.Raw
-	if info, err = b.db.RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Raw(); err != nil {
+	b := &Backend{client: client, db: client.Database(name)}
+	info, err := b.db.RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Raw()
+	if err != nil {
 		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = client.Disconnect(dctx)
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, fmt.Errorf("mongo: open %s: %w", backend.Redact(dsn), scrub(err, secrets))
+		return nil, fail(ctx, err)
 	}
 	if isFerretDB(info) {
 		b.ferret = true
@@ -121,26 +120,24 @@ func (b *Backend) FerretDB() bool { return b.ferret }
 // Database returns the name of the database the backend uses.
 func (b *Backend) Database() string { return b.db.Name() }
 
-// Close disconnects from the server. Later calls return ErrClosed.
+// Client returns the driver's client, for what this package does not
+// offer; Close disconnects it.
+func (b *Backend) Client() *mongo.Client { return b.client }
+
+// Close disconnects from the server.
 func (b *Backend) Close() error {
-	if b.closed.Swap(true) {
-		return fmt.Errorf("mongo: close: %w", backend.ErrClosed)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := b.client.Disconnect(ctx); err != nil {
-		return fmt.Errorf("mongo: close: %w", b.scrub(err))
+		return fail(ctx, err)
 	}
 	return nil
 }
 
 // Ping checks that the server answers.
 func (b *Backend) Ping(ctx context.Context) error {
-	if err := b.ready("ping"); err != nil {
-		return err
-	}
 	if err := b.client.Ping(ctx, readpref.Primary()); err != nil {
-		return b.fail(ctx, "ping", nil, err)
+		return fail(ctx, err)
 	}
 	return nil
 }
@@ -148,85 +145,61 @@ func (b *Backend) Ping(ctx context.Context) error {
 // Insert stores a new record. A record over MaxDocBytes of BSON is
 // ErrTooLarge and nothing is written.
 func (b *Backend) Insert(ctx context.Context, coll, id string, doc map[string]any) error {
-	if err := b.ready("insert"); err != nil {
-		return err
-	}
-	what := coll + "/" + id
 	if _, ok := doc["_id"]; ok {
-		return fmt.Errorf("mongo: insert %s: top-level key _id is MongoDB's own: %w", what, backend.ErrInvalid)
+		return errOwnID
 	}
-	d := append(bson.D{{Key: "_id", Value: storedID(id)}}, b.codec.encodeDoc(doc)...)
-	raw, err := bson.Marshal(d)
+	raw, err := bson.Marshal(append(bson.D{{Key: "_id", Value: storedID(id)}}, b.codec.encodeDoc(doc)...))
 	if err != nil {
-		return fmt.Errorf("mongo: insert %s: %w: %w", what, backend.ErrInvalid, err)
+		return fmt.Errorf("mongo: %w: %w", backend.ErrInvalid, err)
 	}
 	if len(raw) > MaxDocBytes {
-		return fmt.Errorf("mongo: insert %s: document of %d bytes exceeds %d: %w", what, len(raw), MaxDocBytes, backend.ErrTooLarge)
+		return fmt.Errorf("mongo: document of %d bytes exceeds %d: %w", len(raw), MaxDocBytes, backend.ErrTooLarge)
 	}
 	if _, err := b.db.Collection(coll).InsertOne(ctx, bson.Raw(raw)); err != nil {
-		return b.fail(ctx, "insert "+what, nil, err)
+		return fail(ctx, err)
 	}
 	return nil
 }
 
+// errOwnID refuses a top-level field _id, which MongoDB keeps for itself.
+var errOwnID = fmt.Errorf("mongo: top-level key _id is MongoDB's own: %w", backend.ErrInvalid)
+
 // Get returns the record without MongoDB's _id.
 func (b *Backend) Get(ctx context.Context, coll, id string) (map[string]any, error) {
-	if err := b.ready("get"); err != nil {
-		return nil, err
-	}
-	what := coll + "/" + id
 	raw, err := b.db.Collection(coll).FindOne(ctx, bson.D{{Key: "_id", Value: storedID(id)}}).Raw()
 	if err != nil {
-		return nil, b.fail(ctx, "get "+what, nil, err)
+		return nil, fail(ctx, err)
 	}
-	doc, err := decodeDoc(raw, true)
-	if err != nil {
-		return nil, fmt.Errorf("mongo: get %s: decode: %w", what, err)
-	}
-	return doc, nil
+	return decodeDoc(raw, true)
 }
 
 // Delete removes a record and its series.
 func (b *Backend) Delete(ctx context.Context, coll, id string) error {
-	if err := b.ready("delete"); err != nil {
-		return err
-	}
-	what := coll + "/" + id
 	res, err := b.db.Collection(coll).DeleteOne(ctx, bson.D{{Key: "_id", Value: storedID(id)}})
 	if err != nil {
-		return b.fail(ctx, "delete "+what, nil, err)
+		return fail(ctx, err)
 	}
 	// Series go even when the record is absent: they may exist alone, and
 	// a retried Delete must finish what an interrupted one began.
 	if _, err := b.db.Collection(seriesCollection(coll)).DeleteMany(ctx, bson.D{{Key: "record", Value: storedID(id)}}); err != nil {
-		return b.fail(ctx, "delete series of "+what, nil, err)
+		return fail(ctx, err)
 	}
 	if res.DeletedCount == 0 {
-		return fmt.Errorf("mongo: delete %s: %w", what, backend.ErrNotFound)
+		return fmt.Errorf("mongo: %w", backend.ErrNotFound)
 	}
 	return nil
 }
 
 // Drop removes a collection and its series.
 func (b *Backend) Drop(ctx context.Context, coll string) error {
-	if err := b.ready("drop"); err != nil {
-		return err
-	}
 	if err := b.db.Collection(coll).Drop(ctx); err != nil {
-		return b.fail(ctx, "drop "+coll, nil, err)
+		return fail(ctx, err)
 	}
 	sc := seriesCollection(coll)
 	if err := b.db.Collection(sc).Drop(ctx); err != nil {
-		return b.fail(ctx, "drop "+sc, nil, err)
+		return fail(ctx, err)
 	}
 	b.indexed.Delete(sc)
-	return nil
-}
-
-func (b *Backend) ready(op string) error {
-	if b.closed.Load() {
-		return fmt.Errorf("mongo: %s: %w", op, backend.ErrClosed)
-	}
 	return nil
 }
 
@@ -239,19 +212,18 @@ const (
 	codeConflictingUpdate = 40
 	codeInvalidNamespace  = 73
 	codeObjectTooLarge    = 10334
-	codeDuplicateKey      = 11000
 	codeUpdateTooLarge    = 17419
 	codeUpdateTooLarge2   = 17420
 )
 
-// fail classifies err of the operation described by what. Context errors
-// pass through unchanged; invalid lists the server codes that mean the
-// ops conflict with the document (Merge only).
-func (b *Backend) fail(ctx context.Context, what string, invalid []int, err error) error {
+// fail classifies a driver error: it returns the context's error when ctx
+// ended, else err beside the sentinel of its class, if any. invalid lists
+// the server codes that mean ErrInvalid for the call (the ops of a Merge
+// conflicting with the document).
+func fail(ctx context.Context, err error, invalid ...int) error {
 	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		return ctx.Err()
 	}
-	err = b.scrub(err)
 	var class error
 	var se mongo.ServerError
 	switch {
@@ -273,68 +245,12 @@ func (b *Backend) fail(ctx context.Context, what string, invalid []int, err erro
 			for _, c := range invalid {
 				if se.HasErrorCode(c) {
 					class = backend.ErrInvalid
-					break
 				}
 			}
 		}
 	}
 	if class == nil {
-		return fmt.Errorf("mongo: %s: %w", what, err)
+		return fmt.Errorf("mongo: %w", err)
 	}
-	return fmt.Errorf("mongo: %s: %w: %w", what, class, err)
-}
-
-func (b *Backend) scrub(err error) error { return scrub(err, b.secrets) }
-
-// scrubbed hides secrets in the text of an error it keeps reachable.
-type scrubbed struct {
-	msg string
-	err error
-}
-
-func (s *scrubbed) Error() string { return s.msg }
-func (s *scrubbed) Unwrap() error { return s.err }
-
-// scrub returns err, or an error with the same chain whose text shows no
-// secret, if its text contains one.
-func scrub(err error, secrets []string) error {
-	if err == nil {
-		return nil
-	}
-	msg := err.Error()
-	hidden := msg
-	for _, s := range secrets {
-		hidden = strings.ReplaceAll(hidden, s, "xxxxx")
-	}
-	if hidden == msg {
-		return err
-	}
-	return &scrubbed{msg: hidden, err: err}
-}
-
-// passwords returns the forms in which the password of dsn may appear in
-// error text: as written and unescaped.
-func passwords(dsn string) []string {
-	_, rest, ok := strings.Cut(dsn, "://")
-	if !ok {
-		return nil
-	}
-	if i := strings.IndexAny(rest, "/?"); i >= 0 {
-		rest = rest[:i]
-	}
-	at := strings.LastIndex(rest, "@")
-	if at < 0 {
-		return nil
-	}
-	_, pw, ok := strings.Cut(rest[:at], ":")
-	if !ok || pw == "" {
-		return nil
-	}
-	out := []string{pw}
-	for _, un := range []func(string) (string, error){url.PathUnescape, url.QueryUnescape} {
-		if u, err := un(pw); err == nil && u != pw && u != "" {
-			out = append(out, u)
-		}
-	}
-	return out
+	return fmt.Errorf("mongo: %w: %w", class, err)
 }

@@ -3,6 +3,7 @@ package mongo
 import (
 	"context"
 	"fmt"
+	"iter"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -32,13 +33,9 @@ func seriesCollection(coll string) string { return seriesPrefix + coll }
 // seq orders the buckets of a metric: the wall clock in nanoseconds, made
 // strictly increasing within the process.
 func (b *Backend) AppendSeries(ctx context.Context, coll, id, name string, pts []backend.Point) error {
-	if err := b.ready("append series"); err != nil {
-		return err
-	}
 	if len(pts) == 0 {
 		return nil
 	}
-	what := coll + "/" + id + " " + name
 	c, err := b.series(ctx, coll)
 	if err != nil {
 		return err
@@ -56,7 +53,7 @@ func (b *Backend) AppendSeries(ctx context.Context, coll, id, name string, pts [
 		_, err = c.InsertMany(ctx, docs)
 	}
 	if err != nil {
-		return b.fail(ctx, "append series "+what, nil, err)
+		return fail(ctx, err)
 	}
 	return nil
 }
@@ -106,58 +103,78 @@ func (b *Backend) series(ctx context.Context, coll string) (*mongo.Collection, e
 		Keys: bson.D{{Key: "record", Value: 1}, {Key: "name", Value: 1}, {Key: "seq", Value: 1}},
 	})
 	if err != nil {
-		return nil, b.fail(ctx, "create index on "+name, nil, err)
+		return nil, fail(ctx, err)
 	}
 	b.indexed.Store(name, struct{}{})
 	return c, nil
 }
 
-// ReadSeries returns the points of a metric in append order.
-func (b *Backend) readSlice(ctx context.Context, coll, id, name string) ([]backend.Point, error) {
-	if err := b.ready("read series"); err != nil {
-		return nil, err
-	}
-	what := coll + "/" + id + " " + name
-	c := b.db.Collection(seriesCollection(coll))
-	cur, err := c.Find(ctx,
-		bson.D{{Key: "record", Value: storedID(id)}, {Key: "name", Value: name}},
-		options.Find().
-			SetSort(bson.D{{Key: "seq", Value: 1}, {Key: "_id", Value: 1}}).
-			SetProjection(bson.D{{Key: "steps", Value: 1}, {Key: "values", Value: 1}, {Key: "times", Value: 1}}))
-	if err != nil {
-		return nil, b.fail(ctx, "read series "+what, nil, err)
-	}
-	defer cur.Close(context.WithoutCancel(ctx))
-	pts := []backend.Point{}
-	for cur.Next(ctx) {
-		steps, err1 := cur.Current.LookupErr("steps")
-		values, err2 := cur.Current.LookupErr("values")
-		times, err3 := cur.Current.LookupErr("times")
-		if err1 != nil || err2 != nil || err3 != nil {
-			return nil, fmt.Errorf("mongo: read series %s: bucket %s lacks steps, values or times: %w", what, cur.Current.Lookup("_id"), backend.ErrInvalid)
+// readBatch caps the points of one batch that ReadSeries yields; a bucket
+// of more points is yielded in several.
+const readBatch = 4096
+
+// ReadSeries yields the points of a metric in append order, one batch per
+// bucket document (several for a bucket over readBatch points), read from
+// the cursor as the caller asks for them.
+func (b *Backend) ReadSeries(ctx context.Context, coll, id, name string) iter.Seq2[[]backend.Point, error] {
+	return func(yield func([]backend.Point, error) bool) {
+		cur, err := b.db.Collection(seriesCollection(coll)).Find(ctx,
+			bson.D{{Key: "record", Value: storedID(id)}, {Key: "name", Value: name}},
+			options.Find().
+				SetSort(bson.D{{Key: "seq", Value: 1}, {Key: "_id", Value: 1}}).
+				SetProjection(bson.D{{Key: "steps", Value: 1}, {Key: "values", Value: 1}, {Key: "times", Value: 1}}))
+		if err != nil {
+			yield(nil, fail(ctx, err))
+			return
 		}
-		sv, _ := steps.Array().Values()
-		vv, _ := values.Array().Values()
-		tv, _ := times.Array().Values()
-		if len(sv) != len(vv) || len(sv) != len(tv) {
-			return nil, fmt.Errorf("mongo: read series %s: bucket %s has arrays of unequal length: %w", what, cur.Current.Lookup("_id"), backend.ErrInvalid)
-		}
-		for i := range sv {
-			step, ok := sv[i].AsInt64OK()
-			v, err := decodeValue(vv[i])
-			f, isFloat := v.(float64)
-			if i64, isInt := v.(int64); isInt {
-				f, isFloat = float64(i64), true
+		defer cur.Close(context.WithoutCancel(ctx))
+		for cur.Next(ctx) {
+			pts, err := decodeBucket(cur.Current)
+			if err != nil {
+				yield(nil, err)
+				return
 			}
-			ms, okT := tv[i].DateTimeOK()
-			if !ok || err != nil || !isFloat || !okT {
-				return nil, fmt.Errorf("mongo: read series %s: bucket %s, point %d is malformed: %w", what, cur.Current.Lookup("_id"), i, backend.ErrInvalid)
+			for len(pts) > 0 {
+				n := min(len(pts), readBatch)
+				if !yield(pts[:n:n], nil) {
+					return
+				}
+				pts = pts[n:]
 			}
-			pts = append(pts, backend.Point{Step: step, Value: f, Time: time.UnixMilli(ms).UTC()})
+		}
+		if err := cur.Err(); err != nil {
+			yield(nil, fail(ctx, err))
 		}
 	}
-	if err := cur.Err(); err != nil {
-		return nil, b.fail(ctx, "read series "+what, nil, err)
+}
+
+// decodeBucket returns the points of a bucket document.
+func decodeBucket(bucket bson.Raw) ([]backend.Point, error) {
+	steps, err1 := bucket.LookupErr("steps")
+	values, err2 := bucket.LookupErr("values")
+	times, err3 := bucket.LookupErr("times")
+	if err1 != nil || err2 != nil || err3 != nil {
+		return nil, fmt.Errorf("mongo: bucket %s lacks steps, values or times: %w", bucket.Lookup("_id"), backend.ErrInvalid)
+	}
+	sv, _ := steps.Array().Values()
+	vv, _ := values.Array().Values()
+	tv, _ := times.Array().Values()
+	if len(sv) != len(vv) || len(sv) != len(tv) {
+		return nil, fmt.Errorf("mongo: bucket %s has arrays of unequal length: %w", bucket.Lookup("_id"), backend.ErrInvalid)
+	}
+	pts := make([]backend.Point, len(sv))
+	for i := range sv {
+		step, okS := sv[i].AsInt64OK()
+		v, err := decodeValue(vv[i])
+		f, okV := v.(float64)
+		if n, isInt := v.(int64); isInt {
+			f, okV = float64(n), true
+		}
+		ms, okT := tv[i].DateTimeOK()
+		if !okS || err != nil || !okV || !okT {
+			return nil, fmt.Errorf("mongo: bucket %s, point %d is malformed: %w", bucket.Lookup("_id"), i, backend.ErrInvalid)
+		}
+		pts[i] = backend.Point{Step: step, Value: f, Time: time.UnixMilli(ms).UTC()}
 	}
 	return pts, nil
 }
