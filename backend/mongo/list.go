@@ -75,6 +75,9 @@ func (b *Backend) Index(ctx context.Context, coll string, path []string) error {
 func (b *Backend) List(ctx context.Context, coll string, q backend.Query) iter.Seq2[backend.Item, error] {
 	l := &lister{b: b, c: b.db.Collection(coll), q: q}
 	l.proj, l.fields = b.projection(q.Fields)
+	if q.Fields == nil {
+		l.proj = b.exclusion(q.Omit)
+	}
 	var exact bool
 	l.where, exact = b.where(q.Where)
 	if exact && q.Limit > 0 {

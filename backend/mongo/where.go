@@ -168,6 +168,21 @@ func (b *Backend) projection(fields [][]string) (bson.D, [][]string) {
 	return proj, kept
 }
 
+// exclusion returns the projection that leaves out the paths of omit
+// (Query.Omit) at the top level, or nil when there are none it can name.
+// Deeper paths are left to package record: MongoDB would also exclude
+// them inside the elements of an array on the way, which Lookup does not
+// reach.
+func (b *Backend) exclusion(omit [][]string) bson.D {
+	var proj bson.D
+	for _, p := range omit {
+		if len(p) == 1 && p[0] != "_id" && b.plain(p) && !slices.ContainsFunc(proj, func(e bson.E) bool { return e.Key == p[0] }) {
+			proj = append(proj, bson.E{Key: p[0], Value: 0})
+		}
+	}
+	return proj
+}
+
 // prune removes from a projected document what the projection of paths
 // left behind that the stored document does not hold at those paths: a
 // value on the way to a path that is not an object (MongoDB projects a
