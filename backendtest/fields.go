@@ -168,6 +168,7 @@ func (s *suite) testOmit(t *testing.T) {
 		}{
 			{"Host", []string{"host"}, nil, []string{"f1", "f2", "f3", "f4"}},
 			{"Nested", []string{"host.blob", "metrics.loss.nan", "params.missing"}, nil, []string{"f1", "f2", "f3", "f4"}},
+			{"ThroughArrays", []string{"arr.0", "arr.x", "empty.0"}, nil, []string{"f1", "f2", "f3", "f4"}},
 			{"WhereOnOmitted", []string{"host"}, []record.ListOption{record.Where("host.cpus", ">", 8)}, []string{"f1"}},
 			{"OrderOnOmitted", []string{"metrics"}, []record.ListOption{record.OrderBy("metrics.loss.min", true)}, []string{"f1", "f4", "f3", "f2"}},
 			{"WithFields", []string{"params.lr"}, []record.ListOption{record.Fields("params", "status")}, []string{"f1", "f2", "f3", "f4"}},

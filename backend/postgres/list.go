@@ -95,9 +95,14 @@ func (b *Backend) listSQL(coll string, q backend.Query) ([]listPart, [][]string)
 	var sql strings.Builder
 	sql.WriteString("select id")
 	if fields == nil {
+		// Top-level omissions only: #- on a deeper path would index into
+		// an array on the way (or fail on a key there), which Lookup
+		// never does; package record removes the deeper ones.
 		doc := "doc"
 		for _, o := range q.Omit {
-			doc = "(" + doc + " #- " + arg(o) + "::text[])"
+			if len(o) == 1 {
+				doc = "(" + doc + " - " + arg(o[0]) + "::text)"
+			}
 		}
 		sql.WriteString(", " + doc)
 	}
