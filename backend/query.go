@@ -87,6 +87,22 @@ func Lookup(doc map[string]any, path []string) (any, bool) {
 	return cur, true
 }
 
+// SetAt stores v at path in doc, creating the objects on the way and
+// replacing whatever else is there: the inverse of Lookup, for adapters
+// that build a projected document from values read one path at a time.
+func SetAt(doc map[string]any, path []string, v any) {
+	m := doc
+	for _, k := range path[:len(path)-1] {
+		next, ok := m[k].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[k] = next
+		}
+		m = next
+	}
+	m[path[len(path)-1]] = v
+}
+
 // compare orders a against b; ok is false when they are not comparable.
 // For bools and nil only equality is meaningful: r is 0 or 1.
 func compare(a, b any) (r int, ok bool) {

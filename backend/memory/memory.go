@@ -313,16 +313,7 @@ func project(doc map[string]any, fields [][]string) map[string]any {
 		if !ok || len(f) == 0 {
 			continue
 		}
-		m := out
-		for _, k := range f[:len(f)-1] {
-			next, ok := m[k].(map[string]any)
-			if !ok {
-				next = map[string]any{}
-				m[k] = next
-			}
-			m = next
-		}
-		m[f[len(f)-1]] = docops.Copy(v)
+		backend.SetAt(out, f, docops.Copy(v))
 	}
 	return out
 }

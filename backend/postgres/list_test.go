@@ -493,16 +493,7 @@ func project(doc map[string]any, fields [][]string) map[string]any {
 		if !ok {
 			continue
 		}
-		m := out
-		for _, k := range f[:len(f)-1] {
-			next, ok := m[k].(map[string]any)
-			if !ok {
-				next = map[string]any{}
-				m[k] = next
-			}
-			m = next
-		}
-		m[f[len(f)-1]] = v
+		backend.SetAt(out, f, v)
 	}
 	return out
 }

@@ -379,16 +379,7 @@ func (l *listing) decode(raw []sql.RawBytes, key any) (map[string]any, error) {
 		default:
 			continue // missing
 		}
-		m := doc
-		for _, k := range f[:len(f)-1] {
-			next, ok := m[k].(map[string]any)
-			if !ok {
-				next = map[string]any{}
-				m[k] = next
-			}
-			m = next
-		}
-		m[f[len(f)-1]] = v
+		backend.SetAt(doc, f, v)
 	}
 	return doc, nil
 }

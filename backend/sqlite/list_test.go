@@ -445,7 +445,7 @@ func TestFields(t *testing.T) {
 		wantDoc := map[string]any{}
 		for _, f := range fields {
 			if v, ok := backend.Lookup(doc, f); ok {
-				setPath(wantDoc, f, v)
+				backend.SetAt(wantDoc, f, v)
 			}
 		}
 		if diff := backendtest.Diff(wantDoc, items[0].Doc); diff != "" {
@@ -460,18 +460,6 @@ func TestFields(t *testing.T) {
 	if err != nil || len(items) != 1 || items[0].Doc[`we"ird`] != int64(1) {
 		t.Errorf("Fields with an unusual key = %v, %v", items, err)
 	}
-}
-
-func setPath(doc map[string]any, p []string, v any) {
-	for _, k := range p[:len(p)-1] {
-		next, ok := doc[k].(map[string]any)
-		if !ok {
-			next = map[string]any{}
-			doc[k] = next
-		}
-		doc = next
-	}
-	doc[p[len(p)-1]] = v
 }
 
 // TestFloatText: SQLite reads every JSON float docjson writes as the
