@@ -54,7 +54,7 @@
 // the last line counts them. The exit status does not depend on whether
 // they differ.
 //
-//	record plot COLLECTION [ID...] -o FILE.png|FILE.svg|- [--series PATH]... [--where C]... [--limit N] [--title T] [--width PX] [--height PX]
+//	record plot COLLECTION [ID...] -o FILE.png|FILE.svg|FILE.pdf|- [--series PATH]... [--where C]... [--limit N] [--title T] [--width PX] [--height PX]
 //
 // draws a line chart (gonum.org/v1/plot) with a title, axis labels and a
 // legend. Without --series it draws each model's losses array
@@ -68,8 +68,12 @@
 // (loss, or metrics.loss); a PATH that no record has is an error. Without
 // IDs it plots the newest --limit (default 20) records matching every
 // --where; several records are told apart by dash pattern and by their id
-// in the legend. NaN and infinite values are gaps in the lines. -o -
-// writes PNG to stdout. The default size is 1000x600 pixels.
+// in the legend. NaN values are gaps in the lines; infinities and values
+// beyond ±1e300 are drawn on the edge of the axis, which is sized to the
+// other values, and the legend counts them ("loss (2 clipped, 1 NaN)"),
+// so any value plots in bounded time. Long series are thinned to the
+// pixel columns keeping each column's first, last, lowest and highest
+// point, so spikes survive. -o - writes PNG to stdout. The default size is 1000x600 pixels.
 //
 //	record export COLLECTION [--where C]... > runs.jsonl
 //

@@ -137,7 +137,7 @@ func (e *env) fail(err error) int {
 		return exitOK
 	}
 	msg := err.Error()
-	for _, p := range []string{"record: ", "plotting: "} {
+	for _, p := range []string{"record: ", "plot: "} {
 		msg = strings.TrimPrefix(msg, p)
 	}
 	if e.cmd != nil && !strings.HasPrefix(msg, e.cmd.name+":") && !strings.HasPrefix(msg, e.cmd.name+" ") {
