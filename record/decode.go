@@ -2,11 +2,11 @@ package record
 
 import (
 	"encoding"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/recordlab/go-record/internal/docops"
@@ -165,76 +165,49 @@ func decodeValue(src any, dst reflect.Value, path string) error {
 // decodeStruct fills the fields of dst from m, by the names Normalize
 // gives them.
 func decodeStruct(m map[string]any, dst reflect.Value, path string) error {
-	t := dst.Type()
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag := f.Tag.Get("json")
-		if tag == "-" {
-			continue
-		}
-		name, opts, _ := strings.Cut(tag, ",")
-		fv := dst.Field(i)
-		if f.Anonymous && name == "" {
-			ft := f.Type
-			if ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			if ft.Kind() == reflect.Struct && ft != timeType {
-				if f.Type.Kind() == reflect.Pointer {
-					if !f.IsExported() {
-						continue
-					}
-					if fv.IsNil() {
-						fv.Set(reflect.New(ft))
-					}
-					fv = fv.Elem()
-				}
-				if err := decodeStruct(m, fv, path); err != nil {
-					return err
-				}
-				continue
-			}
-		}
-		if !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		e, ok := m[name]
+	for f := range jsonFields(dst, true) {
+		e, ok := m[f.name]
 		if !ok {
 			continue
 		}
-		if hasOpt(opts, "string") {
-			if str, isStr := e.(string); isStr {
-				switch fv.Kind() {
-				case reflect.Bool:
-					b, err := strconv.ParseBool(str)
-					if err != nil {
-						return invalid("value", joinPath(path, name), "want a bool in a string")
-					}
-					e = b
-				case reflect.Float32, reflect.Float64:
-					x, err := strconv.ParseFloat(str, 64)
-					if err != nil {
-						return invalid("value", joinPath(path, name), "want a number in a string")
-					}
-					e = x
-				case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-					reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-					x, err := strconv.ParseInt(str, 10, 64)
-					if err != nil {
-						return invalid("value", joinPath(path, name), "want an integer in a string")
-					}
-					e = x
-				}
+		p := joinPath(path, f.name)
+		if str, isStr := e.(string); isStr && hasOpt(f.opts, "string") {
+			var err error
+			if e, err = fromQuoted(str, f.v.Kind()); err != nil {
+				return invalid("value", p, err.Error())
 			}
 		}
-		if err := decodeValue(e, fv, joinPath(path, name)); err != nil {
+		if err := decodeValue(e, f.v, p); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// fromQuoted reads the value of a field tagged ",string" from its text.
+func fromQuoted(s string, k reflect.Kind) (any, error) {
+	switch k {
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return nil, errors.New("want a bool in a string")
+		}
+		return b, nil
+	case reflect.Float32, reflect.Float64:
+		x, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return nil, errors.New("want a number in a string")
+		}
+		return x, nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		x, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return nil, errors.New("want an integer in a string")
+		}
+		return x, nil
+	}
+	return s, nil
 }
 
 // exactInt returns v as an int64 when it is an integer, or a float with

@@ -264,53 +264,24 @@ func mapKey(k reflect.Value, path string) (string, error) {
 // structFields adds v's exported fields to out following encoding/json's
 // rules: json tag names, "-", omitempty, and embedded structs flattened.
 func (n *normalizer) structFields(v reflect.Value, path string, depth int, out map[string]any) error {
-	t := v.Type()
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag := f.Tag.Get("json")
-		if tag == "-" {
+	for f := range jsonFields(v, false) {
+		if hasOpt(f.opts, "omitempty") && isEmpty(f.v) || hasOpt(f.opts, "omitzero") && f.v.IsZero() {
 			continue
 		}
-		name, opts, _ := strings.Cut(tag, ",")
-		fv := v.Field(i)
-		if f.Anonymous && name == "" {
-			ft := f.Type
-			if ft.Kind() == reflect.Pointer {
-				if fv.IsNil() {
-					continue
-				}
-				ft, fv = ft.Elem(), fv.Elem()
-			}
-			if ft.Kind() == reflect.Struct && !ft.Implements(jsonMarshalerType) {
-				if err := n.structFields(fv, path, depth, out); err != nil {
-					return err
-				}
-				continue
-			}
-		}
-		if !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		if hasOpt(opts, "omitempty") && isEmpty(fv) || hasOpt(opts, "omitzero") && fv.IsZero() {
-			continue
-		}
-		if err := validKey(name, path); err != nil {
+		if err := validKey(f.name, path); err != nil {
 			return err
 		}
-		e, err := n.value(fv, joinPath(path, name), depth+1)
+		e, err := n.value(f.v, joinPath(path, f.name), depth+1)
 		if err != nil {
 			return err
 		}
-		if hasOpt(opts, "string") {
+		if hasOpt(f.opts, "string") {
 			switch e.(type) {
 			case bool, int64, float64:
 				e = fmt.Sprint(e)
 			}
 		}
-		out[name] = e
+		out[f.name] = e
 	}
 	return nil
 }
