@@ -1,13 +1,18 @@
 // Command quickstart records the classic two-model experiment: it trains
-// two small neural networks in plain Go on synthetic data, records their
-// flags, parameters, loss curves, colors and labels into the embedded
+// two small neural networks in plain Go on synthetic data and records, in
+// the classic record's layout, its flags (learning_rate, epochs, seed) at
+// the top level, a desc, and each model under models.model_<i> (params,
+// losses, color, label), and logs the metric series model_<i>/loss and
+// loss (the mean of both models' losses per epoch) into the embedded
 // SQLite store (records.db in the working directory; $RECORD_DSN names
-// another store), then
-// reads the record back by its id, as a separate reader would, and prints
-// it as indented JSON, and plots both models' losses to losses.png in the
-// working directory, as the classic example did with matplotlib.
+// another store). It then reads the record back by its id, as a separate
+// reader would, prints it as indented JSON (the run's own fields first,
+// then what the library manages, the host and the build), and plots both
+// models' losses to losses.png in the working directory, as the classic
+// example did with matplotlib.
 //
-//	go run ./examples/quickstart -lr 0.5 -epochs 100
+//	go run ./examples/quickstart -learning_rate 0.5 -epochs 100
+//	go run ./examples/quickstart -lr 0.05   # -lr is short for -learning_rate
 package main
 
 import (
@@ -35,7 +40,8 @@ func main() {
 
 func run(args []string) (err error) {
 	flags := flag.NewFlagSet("quickstart", flag.ExitOnError)
-	lr := flags.Float64("lr", 0.5, "learning rate")
+	lr := flags.Float64("learning_rate", 0.5, "learning rate")
+	flags.Float64Var(lr, "lr", 0.5, "short for -learning_rate")
 	epochs := flags.Int("epochs", 100, "training epochs")
 	seed := flags.Int64("seed", 42, "random seed")
 	if err := flags.Parse(args); err != nil {
@@ -69,7 +75,9 @@ func run(args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	fmt.Println(snap.JSON())
+	if err := printRecord(os.Stdout, snap); err != nil {
+		return err
+	}
 	for _, name := range []string{"model_0", "model_1"} {
 		losses, err := snap.Float64s("models." + name + ".losses")
 		if err != nil {
@@ -103,20 +111,32 @@ func train(ctx context.Context, rec *record.Record, flags *flag.FlagSet, lr floa
 	rng := rand.New(rand.NewPCG(uint64(seed), 0))
 	xs, ys := moons(rng, 200)
 	colors := [][3]float64{{0.12, 0.47, 0.71}, {1.0, 0.50, 0.05}}
-	for i, hidden := range []int{3, 8} {
-		name := fmt.Sprintf("model_%d", i)
-		m := newMLP(rng, 2, hidden)
-		losses := make([]float64, 0, epochs)
-		for epoch := range epochs {
+	hiddens := []int{3, 8}
+	models := make([]*mlp, len(hiddens))
+	losses := make([][]float64, len(hiddens))
+	for i, hidden := range hiddens {
+		models[i] = newMLP(rng, 2, hidden)
+		losses[i] = make([]float64, 0, epochs)
+	}
+	for epoch := range epochs {
+		metrics := record.Metrics{}
+		var sum float64
+		for i, m := range models {
 			loss := m.trainEpoch(xs, ys, lr)
-			losses = append(losses, loss)
-			rec.Log(int64(epoch), record.Metrics{name + "/loss": loss}) // buffered, never blocks
+			losses[i] = append(losses[i], loss)
+			metrics[fmt.Sprintf("model_%d/loss", i)] = loss
+			sum += loss
 		}
+		metrics["loss"] = sum / float64(len(models))
+		rec.Log(int64(epoch), metrics) // buffered, never blocks
+	}
+	for i, m := range models {
+		name := fmt.Sprintf("model_%d", i)
 		model := map[string]any{
 			"params": m.params(),
-			"losses": losses,
+			"losses": losses[i],
 			"color":  colors[i],
-			"label":  fmt.Sprintf("%s (%d hidden units)", name, hidden),
+			"label":  fmt.Sprintf("%s (%d hidden units)", name, hiddens[i]),
 		}
 		// One-level merge under models: each call adds a model, keeping the others.
 		if err := rec.UpdateAt(ctx, "models", map[string]any{name: model}); err != nil {

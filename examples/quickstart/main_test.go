@@ -46,8 +46,8 @@ func TestQuickstart(t *testing.T) {
 	if epochs, err := snap.Int64("epochs"); err != nil || epochs != 100 {
 		t.Errorf("epochs = %d, %v; want the flag's int 100", epochs, err)
 	}
-	if lr, err := snap.Float64("lr"); err != nil || lr != 0.5 {
-		t.Errorf("lr = %v, %v", lr, err)
+	if lr, err := snap.Float64("learning_rate"); err != nil || lr != 0.5 {
+		t.Errorf("learning_rate = %v, %v", lr, err)
 	}
 	for _, m := range []string{"model_0", "model_1"} {
 		losses, err := snap.Float64s("models." + m + ".losses")
