@@ -1,6 +1,7 @@
 package backendtest
 
 import (
+	"errors"
 	"flag"
 	"math"
 	"os"
@@ -136,21 +137,23 @@ func (s *suite) testInput(t *testing.T) {
 		st := s.store(t)
 		rec := s.create(t, st)
 		p := filepath.Join(t.TempDir(), "config.ini")
-		ini := "top = 1\n[train]\nlr = 0.001\nepochs = 20\noptimizer = adam ; comment\nshuffle = true\n\n[data]\npath = /data/mnist\nsplit = 0.8\n"
+		ini := "[DEFAULT]\ntop = 1\n[train]\nlr = 0.001\nepochs = 20\noptimizer = adam ; comment\nshuffle = yes\nopt.momentum = 0.9\n\n[data]\npath = %(root)s/mnist\nroot = /data\nsplit = 0.8\n"
 		if err := os.WriteFile(p, []byte(ini), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		if err := rec.Update(t.Context(), record.INIFile(p)); err != nil {
 			t.Fatalf("Update(INIFile): %v", err)
 		}
+		// Python's configparser reads the file this way: DEFAULT inherited,
+		// %(root)s interpolated, yes a bool, no inline comments by default,
+		// the dotted key nested.
 		wantFields(t, st, rec, map[string]any{"config": map[string]any{
-			"DEFAULT": map[string]any{"top": int64(1)},
-			"train":   map[string]any{"lr": 0.001, "epochs": int64(20), "optimizer": "adam", "shuffle": true},
-			"data":    map[string]any{"path": "/data/mnist", "split": 0.8},
+			"train": map[string]any{"top": int64(1), "lr": 0.001, "epochs": int64(20), "optimizer": "adam ; comment", "shuffle": true, "opt": map[string]any{"momentum": 0.9}},
+			"data":  map[string]any{"top": int64(1), "path": "/data/mnist", "root": "/data", "split": 0.8},
 		}})
 		err := rec.Update(t.Context(), record.INIFile(filepath.Join(t.TempDir(), "missing.ini")))
-		if err == nil {
-			t.Fatal("Update of a missing INI file succeeded")
+		if !errors.Is(err, record.ErrNotFound) {
+			t.Fatalf("Update of a missing INI file: %v, want ErrNotFound", err)
 		}
 	})
 	t.Run("JSONFile", func(t *testing.T) {
