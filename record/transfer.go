@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/recordlab/go-record/backend"
 	"github.com/recordlab/go-record/internal/docjson"
@@ -70,7 +72,9 @@ type transferConfig struct {
 
 // Overwrite replaces records that the destination holds with another
 // document or other series points (deleting the old record and its
-// series first), instead of reporting them as conflicts.
+// series first), instead of reporting them as conflicts. The old record,
+// series included, is held in memory meanwhile and put back when the
+// destination refuses the new one (ErrInvalid, ErrTooLarge).
 func Overwrite() TransferOption { return func(c *transferConfig) { c.overwrite = true } }
 
 // Progress calls f after each record with the report so far, for example
@@ -81,7 +85,28 @@ func Progress(f func(TransferReport)) TransferOption {
 
 // Import reads records written by Export from r and stores them in coll
 // with their series, every value exactly; a document's "collection" field
-// is set to coll. It is idempotent: a record the store has with the same
+// is set to coll (records move into the collection they are imported
+// into). It refuses what it could not store as written, rather than
+// store something else:
+//
+//   - a reserved field of the wrong type: "id" other than the line's id,
+//     "collection" or "error" not a string, "created" or "ended" not a
+//     time, "status" not one of the Status values, "duration" not a
+//     finite number, "metrics" not an object of metric summary objects
+//     whose known fields (count, last, last_step, last_time, min, ...)
+//     have their types; "_id", and "series" beside the line's series;
+//   - an integer beyond int64, anywhere in the line (never a float);
+//   - a series whose points lack times (Import never invents a time), or
+//     with unknown fields, steps that are not integers, values that are
+//     not numbers, or arrays of different lengths;
+//   - text that is not valid UTF-8.
+//
+// A metric with points but no summary at metrics.<name> gets the summary
+// that Record.Log keeps, built from the points, so that it is listed and
+// exported like any other. Every check runs before anything is written,
+// so a refused line changes nothing in the store.
+//
+// It is idempotent: a record the store has with the same
 // document is left alone, and its series are completed when they hold
 // only the first part of the exported points (an earlier import stopped
 // half way). A record the store has with another document or other points
@@ -91,8 +116,9 @@ func Progress(f func(TransferReport)) TransferOption {
 // Import holds one record at a time in memory (the export format puts a
 // record's steps, times and values in separate arrays, so a record's
 // points are read whole) and writes its series in batches. A line that
-// cannot be imported ends the import with an error naming the line, which
-// matches ErrInvalid; the records before it stay imported.
+// cannot be imported ends the import with an error naming the line and
+// the field (an *InvalidError inside), which matches ErrInvalid; the
+// records before it stay imported.
 func (s *Store) Import(ctx context.Context, coll string, r io.Reader, opts ...TransferOption) (TransferReport, error) {
 	if err := ValidCollection(coll); err != nil {
 		return TransferReport{}, err
@@ -109,11 +135,11 @@ func (s *Store) Import(ctx context.Context, coll string, r io.Reader, opts ...Tr
 		}
 		if len(bytes.TrimSpace(line)) > 0 {
 			in, err := decodeLine(line)
+			if err == nil {
+				in, err = t.prepare(ctx, in)
+			}
 			if err != nil {
 				return t.rep, &Error{Op: "import", Collection: coll, err: &lineError{line: n, err: err}}
-			}
-			if _, ok := in.doc["collection"]; ok {
-				in.doc["collection"] = coll
 			}
 			if err := t.put(ctx, in); err != nil {
 				return t.rep, err
@@ -149,7 +175,11 @@ func trimPrefix(msg string) string {
 // Import, a record the destination has with the same content is left
 // alone (its series completed when only their first part is there), and
 // one with other content is a conflict (a *ConflictError) unless
-// Overwrite replaces it. Records stream from the source one at a time and
+// Overwrite replaces it. It checks each document as Import does and ends
+// with an *InvalidError naming the record and the field at the first it
+// would not store as it is (a status of the wrong type, say); a metric
+// series without a summary gets one built from its points. Records
+// stream from the source one at a time and
 // series one batch at a time, so memory does not grow with the collection
 // or the series.
 func Copy(ctx context.Context, from, to *Store, coll string, opts ...TransferOption) (TransferReport, error) {
@@ -165,6 +195,14 @@ func Copy(ctx context.Context, from, to *Store, coll string, opts ...TransferOpt
 		in := incoming{id: snap.id, doc: doc, names: names, series: func(name string) iter.Seq2[[]Point, error] {
 			return snap.Series(ctx, name)
 		}}
+		in, err := t.prepare(ctx, in)
+		if err != nil {
+			var re *Error
+			if !errors.As(err, &re) {
+				err = &Error{Op: "copy", Collection: coll, ID: snap.id, err: err}
+			}
+			return t.rep, err
+		}
 		if err := t.put(ctx, in); err != nil {
 			return t.rep, err
 		}
@@ -240,6 +278,174 @@ func (t *transfer) finish() (TransferReport, error) {
 	return t.rep, nil
 }
 
+// prepare checks a record on its way in and completes it; it never
+// changes in.doc, only a copy. The reserved fields that are present must
+// have their types: "id" the record's id, "collection" a string (set to
+// the destination's collection), "created" and "ended" times, "status"
+// one of the statuses, "duration" a finite number, "error" a string and
+// "metrics" an object of metric summaries; "_id" and "series" are
+// refused. A metric with points but no summary gets one built from its
+// points, as Record.Log would have kept it.
+func (t *transfer) prepare(ctx context.Context, in incoming) (incoming, error) {
+	if err := checkReserved(in.id, in.doc); err != nil {
+		return in, err
+	}
+	doc, copied := in.doc, false
+	edit := func() {
+		if !copied {
+			doc, copied = maps.Clone(in.doc), true
+		}
+	}
+	if c, ok := doc["collection"]; ok && c != t.coll {
+		edit()
+		doc["collection"] = t.coll
+	}
+	metrics, _ := doc["metrics"].(map[string]any)
+	var built map[string]any
+	for _, name := range in.names {
+		if _, ok := metrics[name]; ok {
+			continue
+		}
+		var sum *summary
+		for pts, err := range in.series(name) {
+			if err != nil {
+				return in, err
+			}
+			sum = sum.add(pts)
+		}
+		if sum == nil || sum.Count == 0 {
+			continue // no points: nothing to summarize
+		}
+		if built == nil {
+			built = maps.Clone(metrics)
+			if built == nil {
+				built = map[string]any{}
+			}
+		}
+		built[name] = sum.op(name).Value
+	}
+	if built != nil {
+		edit()
+		doc["metrics"] = built
+	}
+	in.doc = doc
+	return in, nil
+}
+
+// checkReserved checks the types of the reserved fields of a document on
+// its way into the record id; see prepare.
+func checkReserved(id string, doc map[string]any) error {
+	for _, k := range []string{"_id", fallbackKey} {
+		if _, ok := doc[k]; ok {
+			return invalid("value", k, "reserved for the store")
+		}
+	}
+	if v, ok := doc["id"]; ok && v != id {
+		if _, isStr := v.(string); !isStr {
+			return wrongType("id", v, "a string")
+		}
+		return invalid("value", "id", fmt.Sprintf("is %q, not the record's id %q", v, id))
+	}
+	for _, k := range []string{"collection", "error"} {
+		if v, ok := doc[k]; ok {
+			if _, isStr := v.(string); !isStr {
+				return wrongType(k, v, "a string")
+			}
+		}
+	}
+	for _, k := range []string{"created", "ended"} {
+		if v, ok := doc[k]; ok {
+			if _, isTime := v.(time.Time); !isTime {
+				return wrongType(k, v, "a time")
+			}
+		}
+	}
+	if v, ok := doc["status"]; ok {
+		switch v {
+		case StatusRunning, StatusCompleted, StatusFailed, StatusInterrupted:
+		default:
+			return invalid("value", "status", fmt.Sprintf("is %s, not one of %s, %s, %s, %s", shortValue(v),
+				StatusRunning, StatusCompleted, StatusFailed, StatusInterrupted))
+		}
+	}
+	if v, ok := doc["duration"]; ok {
+		f, isFloat := v.(float64)
+		if _, isInt := v.(int64); !isInt && (!isFloat || math.IsNaN(f) || math.IsInf(f, 0)) {
+			return invalid("value", "duration", "is "+shortValue(v)+", not a finite number of seconds")
+		}
+	}
+	if v, ok := doc["metrics"]; ok {
+		m, isMap := v.(map[string]any)
+		if !isMap {
+			return wrongType("metrics", v, "an object of metric summaries")
+		}
+		for name, sv := range m {
+			if err := checkSummary(name, sv); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// summaryTypes are the types of the fields of a metric summary (see
+// summary.op): 'i' a count or step, 'n' a number, 't' a time.
+var summaryTypes = map[string]byte{
+	"count": 'c', "finite": 'c', "nans": 'c',
+	"last_step": 'i', "min_step": 'i', "max_step": 'i',
+	"last": 'n', "min": 'n', "max": 'n', "mean": 'n', "sum": 'n',
+	"last_time": 't',
+}
+
+// checkSummary checks metrics.<name>: an object whose known fields have
+// their types; other fields are kept as they are.
+func checkSummary(name string, v any) error {
+	path := joinPath("metrics", name)
+	if err := validMetric(name); err != nil {
+		return invalid("key", path, "not a metric name: "+err.(*InvalidError).Reason)
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return wrongType(path, v, "a metric summary object")
+	}
+	for k, f := range m {
+		at := joinPath(path, k)
+		switch summaryTypes[k] {
+		case 'c':
+			if n, ok := f.(int64); !ok || n < 0 {
+				return invalid("value", at, "is "+shortValue(f)+", not a count")
+			}
+		case 'i':
+			if _, ok := f.(int64); !ok {
+				return wrongType(at, f, "an integer step")
+			}
+		case 'n':
+			switch f.(type) {
+			case float64, int64:
+			default:
+				return wrongType(at, f, "a number")
+			}
+		case 't':
+			if _, ok := f.(time.Time); !ok {
+				return wrongType(at, f, "a time")
+			}
+		}
+	}
+	return nil
+}
+
+// shortValue is v in JSON, cut short, for an error message.
+func shortValue(v any) string {
+	b, err := docjson.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("%T", v)
+	}
+	if r := []rune(string(b)); len(r) > 40 {
+		return string(r[:37]) + "..."
+	}
+	return string(b)
+}
+
 // put stores one record with its series: a new record is inserted; one
 // with the same document is kept, and its series completed when what is
 // stored is a prefix of each incoming series; anything else is a
@@ -308,10 +514,21 @@ func (t *transfer) put(ctx context.Context, in incoming) error {
 		return &Error{Op: "overwrite", Collection: coll, ID: in.id,
 			err: fmt.Errorf("the destination cannot delete records: %w", ErrUnsupported)}
 	}
+	// Hold the old record, to put it back if the destination refuses the
+	// new one: a refused record must not change the store.
+	keep, err := hold(ctx, newSnapshot(dst, coll, in.id, old))
+	if err != nil {
+		return err
+	}
 	if err := dst.do(ctx, "delete", coll, in.id, func() error { return d.Delete(ctx, coll, in.id) }); err != nil {
 		return err
 	}
 	if err := t.insert(ctx, in); err != nil {
+		if refused(err) {
+			if rerr := t.insert(ctx, keep); rerr != nil {
+				return errors.Join(err, rerr)
+			}
+		}
 		return err
 	}
 	t.rep.Replaced++
@@ -325,7 +542,36 @@ func (t *transfer) done() error {
 	return nil
 }
 
-// insert stores a new record and all of its series.
+// refused reports whether the destination refused what it was given (as
+// opposed to failing to answer).
+func refused(err error) bool { return errors.Is(err, ErrInvalid) || errors.Is(err, ErrTooLarge) }
+
+// hold reads a stored record, with all of its series, into memory.
+func hold(ctx context.Context, snap *Snapshot) (incoming, error) {
+	doc, names := snap.transferable()
+	cols := make(map[string]*columns, len(names))
+	for _, name := range names {
+		c := &columns{}
+		for pts, err := range snap.Series(ctx, name) {
+			if err != nil {
+				return incoming{}, err
+			}
+			for _, p := range pts {
+				c.steps, c.values, c.times = append(c.steps, p.Step), append(c.values, p.Value), append(c.times, p.Time)
+			}
+		}
+		cols[name] = c
+	}
+	return incoming{id: snap.id, doc: doc, names: names, series: func(name string) iter.Seq2[[]Point, error] {
+		return cols[name].points
+	}}, nil
+}
+
+// insert stores a new record and all of its series. When the destination
+// refuses a series (ErrInvalid, ErrTooLarge), the record is deleted
+// again, so that a refused record leaves nothing behind; other errors (a
+// lost connection, a cancelled context) leave what was written, for the
+// next import to complete.
 func (t *transfer) insert(ctx context.Context, in incoming) error {
 	dst := t.to
 	if err := dst.do(ctx, "insert", t.coll, in.id, func() error { return dst.b.Insert(ctx, t.coll, in.id, in.doc) }); err != nil {
@@ -333,6 +579,11 @@ func (t *transfer) insert(ctx context.Context, in incoming) error {
 	}
 	for _, name := range in.names {
 		if err := t.appendSeries(ctx, in.id, name, in.series(name), 0); err != nil {
+			if d, ok := dst.b.(backend.Deleter); ok && refused(err) {
+				if derr := dst.do(ctx, "delete", t.coll, in.id, func() error { return d.Delete(ctx, t.coll, in.id) }); derr != nil {
+					return errors.Join(err, derr)
+				}
+			}
 			return err
 		}
 	}

@@ -1,11 +1,14 @@
 package record
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"iter"
 	"slices"
+	"strconv"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/recordlab/go-record/internal/docjson"
@@ -22,6 +25,10 @@ func decodeLine(line []byte) (incoming, error) {
 		// docjson would read invalid bytes as U+FFFD: refuse rather than
 		// store a value other than the one written.
 		return incoming{}, errors.New("not valid UTF-8")
+	}
+	if at := loneSurrogate(line); at >= 0 {
+		// docjson would read it as U+FFFD too.
+		return incoming{}, fmt.Errorf(`offset %d: %s is half of a UTF-16 surrogate pair, not a character`, at, line[at:at+6])
 	}
 	sc := scanner{b: line}
 	var in incoming
@@ -49,6 +56,11 @@ func decodeLine(line []byte) (incoming, error) {
 			if err != nil {
 				return fmt.Errorf(`"doc": %w`, err)
 			}
+			// docjson reads an integer beyond int64 as a float: refuse it
+			// rather than store a value other than the one written.
+			if err := (&scanner{b: raw}).ints(""); err != nil {
+				return err
+			}
 			in.doc = doc
 		case "series":
 			if sc.null() {
@@ -61,9 +73,9 @@ func decodeLine(line []byte) (incoming, error) {
 				if cols[name] != nil {
 					return fmt.Errorf("series %q appears twice", name)
 				}
-				c, err := sc.columns()
+				c, err := sc.columns(joinPath(fallbackKey, name))
 				if err != nil {
-					return fmt.Errorf("series %s: %w", name, err)
+					return err
 				}
 				cols[name] = c
 				return nil
@@ -93,15 +105,24 @@ func decodeLine(line []byte) (incoming, error) {
 		return incoming{}, err
 	}
 	in.doc = nv.(map[string]any)
-	if !seen["series"] {
-		if sm, ok := in.doc[fallbackKey].(map[string]any); ok {
-			for name := range sm {
-				if validMetric(name) == nil {
-					cols[name] = fromPoints(fallbackPoints(in.doc, name))
-				}
-			}
-			delete(in.doc, fallbackKey)
+	if sv, ok := in.doc[fallbackKey]; ok {
+		if seen["series"] {
+			return incoming{}, invalid("value", fallbackKey, `the document holds series beside the line's "series" field`)
 		}
+		// A line from a store without SeriesStore: the document holds
+		// the series, which must be whole.
+		sm, ok := sv.(map[string]any)
+		if !ok {
+			return incoming{}, wrongType(fallbackKey, sv, "an object of series")
+		}
+		for name, v := range sm {
+			c, err := docColumns(name, v)
+			if err != nil {
+				return incoming{}, err
+			}
+			cols[name] = c
+		}
+		delete(in.doc, fallbackKey)
 	}
 	for name := range cols {
 		in.names = append(in.names, name)
@@ -115,15 +136,75 @@ func decodeLine(line []byte) (incoming, error) {
 type columns struct {
 	steps  []int64
 	values []float64
-	times  []time.Time // nil when the line has none: zero times
+	times  []time.Time // nil only when there are no points (check refuses points without times)
 }
 
-func fromPoints(pts []Point) *columns {
-	c := &columns{steps: make([]int64, len(pts)), values: make([]float64, len(pts)), times: make([]time.Time, len(pts))}
-	for i, p := range pts {
-		c.steps[i], c.values[i], c.times[i] = p.Step, p.Value, p.Time
+// docColumns reads a series that a document holds in the layout of
+// fallbackOps (series.NAME.{steps,times,values}), refusing anything
+// that would not come back as written.
+func docColumns(name string, v any) (*columns, error) {
+	path := joinPath(fallbackKey, name)
+	if err := validMetric(name); err != nil {
+		return nil, invalid("key", path, "not a metric name: "+err.(*InvalidError).Reason)
 	}
-	return c
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, wrongType(path, v, "an object with steps, times and values")
+	}
+	c := &columns{}
+	for k, v := range m {
+		if k != "steps" && k != "times" && k != "values" {
+			return nil, invalid("key", joinPath(path, k), "unknown field (want steps, times, values)")
+		}
+		arr, ok := v.([]any)
+		if !ok {
+			return nil, wrongType(joinPath(path, k), v, "an array")
+		}
+		for i, e := range arr {
+			at := joinPath(joinPath(path, k), strconv.Itoa(i))
+			switch k {
+			case "steps":
+				st, ok := e.(int64)
+				if !ok {
+					return nil, wrongType(at, e, "an integer")
+				}
+				c.steps = append(c.steps, st)
+			case "values":
+				switch x := e.(type) {
+				case float64:
+					c.values = append(c.values, x)
+				case int64:
+					c.values = append(c.values, float64(x))
+				default:
+					return nil, wrongType(at, e, "a number")
+				}
+			case "times":
+				t, ok := e.(time.Time)
+				if !ok {
+					return nil, wrongType(at, e, "a time")
+				}
+				c.times = append(c.times, t)
+			}
+		}
+		if k == "times" && c.times == nil {
+			c.times = []time.Time{}
+		}
+	}
+	return c, c.check(path)
+}
+
+// check refuses columns of different lengths, and points without times:
+// a store keeps a time with every point, and Import never invents one.
+func (c *columns) check(path string) error {
+	switch {
+	case len(c.values) != len(c.steps):
+		return invalid("value", path, fmt.Sprintf("%d steps but %d values", len(c.steps), len(c.values)))
+	case c.times == nil && len(c.steps) > 0:
+		return invalid("value", joinPath(path, "times"), "missing: every point needs its time")
+	case len(c.times) != len(c.steps):
+		return invalid("value", path, fmt.Sprintf("%d steps but %d times", len(c.steps), len(c.times)))
+	}
+	return nil
 }
 
 // points yields the series in batches.
@@ -304,58 +385,150 @@ func (s *scanner) array(elem func(i int) error) error {
 	}
 }
 
-// columns reads {"steps": [...], "times": [...], "values": [...]}; other
-// keys are skipped, and "times" may be absent (zero times).
-func (s *scanner) columns() (*columns, error) {
+// columns reads {"steps": [...], "times": [...], "values": [...]}, the
+// series at path; other keys, points without times and integers beyond
+// int64 are refused, each naming its path.
+func (s *scanner) columns(path string) (*columns, error) {
 	c := &columns{}
 	err := s.object(func(key string) error {
-		if s.null() {
+		at := joinPath(path, key)
+		if s.null() { // as if absent
 			return nil
+		}
+		elem := func(i int) (string, any, error) {
+			raw, err := s.value()
+			if err != nil {
+				return "", nil, err
+			}
+			where := joinPath(at, strconv.Itoa(i))
+			if err := checkInt(raw, where); err != nil {
+				return "", nil, err
+			}
+			v, err := docjson.UnmarshalValue(raw)
+			if err != nil {
+				return "", nil, invalid("value", where, trimPrefix(err.Error()))
+			}
+			return where, v, nil
 		}
 		switch key {
 		case "steps":
 			return s.array(func(i int) error {
-				v, err := s.scalar()
+				where, v, err := elem(i)
+				if err != nil {
+					return err
+				}
 				st, ok := v.(int64)
-				if err != nil || !ok {
-					return fmt.Errorf("step %d is not an integer", i)
+				if !ok {
+					return wrongType(where, v, "an integer")
 				}
 				c.steps = append(c.steps, st)
 				return nil
 			})
 		case "values":
 			return s.array(func(i int) error {
-				v, _ := s.scalar()
+				where, v, err := elem(i)
+				if err != nil {
+					return err
+				}
 				switch x := v.(type) {
 				case float64:
 					c.values = append(c.values, x)
 				case int64:
 					c.values = append(c.values, float64(x))
 				default:
-					return fmt.Errorf("value %d is not a number", i)
+					return wrongType(where, v, "a number")
 				}
 				return nil
 			})
 		case "times":
 			c.times = []time.Time{}
 			return s.array(func(i int) error {
-				v, err := s.scalar()
+				where, v, err := elem(i)
+				if err != nil {
+					return err
+				}
 				t, ok := v.(time.Time)
-				if err != nil || !ok {
-					return fmt.Errorf(`time %d is not a {"$time": ...}`, i)
+				if !ok {
+					return wrongType(where, v, `a {"$time": ...}`)
 				}
 				c.times = append(c.times, t)
 				return nil
 			})
 		}
-		_, err := s.value()
-		return err
+		return invalid("key", at, "unknown field (want steps, times, values)")
 	})
 	if err != nil {
 		return nil, err
 	}
-	if len(c.values) != len(c.steps) || c.times != nil && len(c.times) != len(c.steps) {
-		return nil, errors.New("steps, values and times differ in length")
+	return c, c.check(path)
+}
+
+// ints walks the next value and refuses an integer beyond int64, which
+// docjson would read as a float, naming its path below path.
+func (s *scanner) ints(path string) error {
+	s.space()
+	if s.i < len(s.b) {
+		switch s.b[s.i] {
+		case '{':
+			return s.object(func(key string) error { return s.ints(joinPath(path, key)) })
+		case '[':
+			return s.array(func(i int) error { return s.ints(joinPath(path, strconv.Itoa(i))) })
+		}
 	}
-	return c, nil
+	raw, err := s.value()
+	if err != nil {
+		return err
+	}
+	return checkInt(raw, path)
+}
+
+// checkInt refuses the text of an integer that int64 cannot hold.
+func checkInt(raw []byte, path string) error {
+	if len(raw) == 0 || raw[0] != '-' && (raw[0] < '0' || raw[0] > '9') || bytes.ContainsAny(raw, ".eE") {
+		return nil
+	}
+	if _, err := strconv.ParseInt(string(raw), 10, 64); errors.Is(err, strconv.ErrRange) {
+		return invalid("value", path, "integer "+string(raw)+" does not fit in 64 bits")
+	}
+	return nil
+}
+
+// loneSurrogate returns the offset of the first \uXXXX escape in a string
+// of line that is half of a UTF-16 surrogate pair without its other half,
+// or -1 when there is none.
+func loneSurrogate(line []byte) int {
+	in := false
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case c == '"':
+			in = !in
+		case !in || c != '\\' || i+1 >= len(line):
+		case line[i+1] != 'u':
+			i++ // skip the escaped character
+		default:
+			r, ok := hexRune(line, i+2)
+			switch {
+			case !ok || !utf16.IsSurrogate(r):
+			case r < 0xdc00 && i+12 <= len(line) && line[i+6] == '\\' && line[i+7] == 'u':
+				if r2, ok := hexRune(line, i+8); ok && utf16.DecodeRune(r, r2) != utf8.RuneError {
+					i += 11
+					continue
+				}
+				return i
+			default:
+				return i
+			}
+			i += 5
+		}
+	}
+	return -1
+}
+
+// hexRune reads the four hex digits of a \u escape at line[at:].
+func hexRune(line []byte, at int) (rune, bool) {
+	if at+4 > len(line) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(line[at:at+4]), 16, 16)
+	return rune(n), err == nil
 }

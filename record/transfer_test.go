@@ -505,6 +505,13 @@ func TestImportBadLines(t *testing.T) {
 		{"key with a dollar", `{"id":"x","doc":{"$where":1}}`},
 		{"invalid UTF-8", "{\"id\":\"x\",\"doc\":{\"s\":\"\xff\xfe\"}}"},
 		{"invalid UTF-8 key", "{\"id\":\"x\",\"doc\":{\"\xc3\":1}}"},
+		{"invalid UTF-8 in a series name", "{\"id\":\"x\",\"doc\":{},\"series\":{\"l\xff\":{\"steps\":[],\"values\":[]}}}"},
+		{"lone low surrogate", `{"id":"x","doc":{"s":"a\udc00"}}`},
+		{"lone high surrogate", `{"id":"x","doc":{"s":"\ud83d"}}`},
+		{"high surrogate then a letter", `{"id":"x","doc":{"s":"\ud83d\u0041"}}`},
+		{"two high surrogates", `{"id":"x","doc":{"s":"\ud83d\ud83d"}}`},
+		{"lone surrogate in a key", `{"id":"x","doc":{"\udfff":1}}`},
+		{"lone surrogate in the id", `{"id":"x\ud800","doc":{}}`},
 		{"bad float tag", `{"id":"x","doc":{"f":{"$float":"nan"}}}`},
 		{"bad metric name", `{"id":"x","doc":{},"series":{"a.b":{"steps":[],"values":[]}}}`},
 		{"lengths differ", `{"id":"x","doc":{},"series":{"loss":{"steps":[1,2],"values":[1.0]}}}`},
@@ -533,11 +540,11 @@ func TestImportBadLines(t *testing.T) {
 }
 
 // TestImportLenient checks the forms that old exports and hand-written
-// lines use: no times, null series, a document holding its series.
+// lines use: null series, a document holding its series, integer values.
 func TestImportLenient(t *testing.T) {
 	s := transferStores()[0].open(t)
 	lines := strings.Join([]string{
-		`{"id":"no-times","doc":{},"series":{"loss":{"steps":[1,2],"values":[1,2.5],"extra":true}}}`,
+		`{"id":"int-values","doc":{"metrics":{"loss":{}}},"series":{"loss":{"steps":[1,2],"values":[1,2.5],"times":[{"$time":"0001-01-01T00:00:00Z"},{"$time":"0001-01-01T00:00:00Z"}]}}}`,
 		`{"id":"null-series","doc":{"a":1},"series":null}`,
 		`{"doc":{"metrics":{"loss":{"count":2}},"series":{"loss":{"steps":[3,4],"values":[0.5,0.25],"times":[{"$time":"2026-11-25T10:00:00.000Z"},{"$time":"2026-11-25T10:00:01.000Z"}]}}},"id":"in-doc"}`,
 	}, "\n")
@@ -546,8 +553,8 @@ func TestImportLenient(t *testing.T) {
 	}
 	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	for id, want := range map[string][]any{
-		"no-times": {[]any{int64(1), 1.0, time.Time{}}, []any{int64(2), 2.5, time.Time{}}},
-		"in-doc":   {[]any{int64(3), 0.5, t0}, []any{int64(4), 0.25, t0.Add(time.Second)}},
+		"int-values": {[]any{int64(1), 1.0, time.Time{}}, []any{int64(2), 2.5, time.Time{}}},
+		"in-doc":     {[]any{int64(3), 0.5, t0}, []any{int64(4), 0.25, t0.Add(time.Second)}},
 	} {
 		snap, err := s.Get(t.Context(), tcoll, id)
 		if err != nil {
