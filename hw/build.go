@@ -43,11 +43,9 @@ func buildFrom(bi *debug.BuildInfo) Build {
 			if strings.HasPrefix(s.Key, "vcs.") {
 				break
 			}
-			v := s.Value
-			if s.Key == "-ldflags" && IsSecretName(v) {
-				v = Redacted // -X main.apiKey=... would store a secret
-			}
-			b.Settings = append(b.Settings, Setting{Key: s.Key, Value: v})
+			// Values as they are (-ldflags may hold -X main.apiKey=...):
+			// package record redacts what it stores.
+			b.Settings = append(b.Settings, Setting{Key: s.Key, Value: s.Value})
 		}
 	}
 	if vcs != (VCS{}) {

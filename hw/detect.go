@@ -18,7 +18,10 @@ type Options struct {
 	Dir string
 	// Env lists the environment variables to capture in Run.Env: names
 	// or path.Match glob patterns ("CUDA_*", "OMP_NUM_THREADS"). Nothing
-	// is captured by default. Values of secret-looking names are redacted.
+	// is captured by default. Values are captured as they are, like
+	// Run.Args and the build settings: Detect redacts nothing, so a caller
+	// that stores or prints them redacts secrets first (package record
+	// does, by name and by value).
 	Env []string
 	// GitTimeout bounds all git commands of the first Detect for a
 	// directory; zero means 2 seconds.

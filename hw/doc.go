@@ -141,10 +141,11 @@
 // # Special considerations
 //
 //   - Environment variables are captured only when Options.Env lists them
-//     (names or path.Match globs). Values of names containing TOKEN,
-//     SECRET, PASSWORD, PASSWD, PASSPHRASE, KEY, CREDENTIAL, AUTH,
-//     PRIVATE, COOKIE, SESSION or SIGNATURE become Redacted; a URL value
-//     keeps its shape with the password masked.
+//     (names or path.Match globs). Detect returns them, the command line
+//     and the build settings as they are: it is record (record.RedactFacts,
+//     applied by Create) that masks secrets in them, by name and by value,
+//     with the module's one scrubber. A program that prints Detect's Info
+//     itself should call record.RedactFacts first.
 //   - git runs with GIT_OPTIONAL_LOCKS=0 (it never takes the index lock
 //     of a working tree someone is using) and a 2 s limit
 //     (Options.GitTimeout). Outside a repository, without git, or in a

@@ -3,14 +3,17 @@ package hw
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"path"
 	"strings"
 	"unicode/utf8"
 )
 
-// Redacted replaces the value of a captured environment variable whose
-// name looks secret.
+// Redacted is the text that replaced the value of a captured variable
+// whose name looked secret.
+//
+// Deprecated: Detect no longer redacts; package record redacts what it
+// stores (by name and by value) in one place. Redacted is kept for
+// programs that compare against it.
 const Redacted = "[redacted]"
 
 // secretWords mark a variable name as secret when the upper-cased name
@@ -20,11 +23,13 @@ var secretWords = []string{
 	"CREDENTIAL", "AUTH", "PRIVATE", "COOKIE", "SESSION", "SIGNATURE",
 }
 
-// IsSecretName reports whether an environment variable's value is
-// redacted by Detect: its upper-cased name contains TOKEN, SECRET,
-// PASSWORD, PASSWD, PASSPHRASE, KEY, CREDENTIAL, AUTH, PRIVATE, COOKIE,
-// SESSION or SIGNATURE ("HF_TOKEN", "AWS_SECRET_ACCESS_KEY",
-// "WANDB_API_KEY", "PGPASSWORD").
+// IsSecretName reports whether the upper-cased name contains TOKEN,
+// SECRET, PASSWORD, PASSWD, PASSPHRASE, KEY, CREDENTIAL, AUTH, PRIVATE,
+// COOKIE, SESSION or SIGNATURE.
+//
+// Deprecated: Detect no longer uses it, and it matches look-alikes
+// (KEYBOARD, AUTHOR, TOKEN_COUNT). Package record decides what is secret,
+// by name and by value, when it stores the facts of Detect.
 func IsSecretName(name string) bool {
 	up := strings.ToUpper(name)
 	for _, w := range secretWords {
@@ -36,9 +41,9 @@ func IsSecretName(name string) bool {
 }
 
 // captureEnv returns the variables of environ ("NAME=value" entries)
-// whose names match one of patterns, redacting secrets. A URL value with
-// a password keeps its shape with the password replaced
-// ("postgres://u:xxxxx@host/db"). Names package record cannot store as
+// whose names match one of patterns, with their values as they are
+// (invalid UTF-8 replaced by U+FFFD): redacting secrets is the job of the
+// caller that stores or shows them. Names package record cannot store as
 // keys (holding '.', starting with '$') are skipped with an error.
 func captureEnv(environ, patterns []string) (map[string]string, error) {
 	if len(patterns) == 0 {
@@ -60,7 +65,7 @@ func captureEnv(environ, patterns []string) (map[string]string, error) {
 			errs = append(errs, fmt.Errorf("hw: env %q: name cannot be a record key", name))
 			continue
 		}
-		env[name] = redactValue(name, strings.ToValidUTF8(value, "\uFFFD"))
+		env[name] = strings.ToValidUTF8(value, "\uFFFD")
 	}
 	if len(env) == 0 {
 		env = nil
@@ -75,22 +80,4 @@ func matchAny(patterns []string, name string) bool {
 		}
 	}
 	return false
-}
-
-// redactValue returns value, or Redacted for a secret name, or value with
-// a URL password masked.
-func redactValue(name, value string) string {
-	if IsSecretName(name) {
-		return Redacted
-	}
-	if strings.Contains(value, "://") && strings.Contains(value, "@") {
-		if u, err := url.Parse(value); err == nil && u.User != nil {
-			if _, has := u.User.Password(); has {
-				return u.Redacted()
-			}
-		} else if err != nil {
-			return Redacted // unparsable URL with a user part: keep nothing
-		}
-	}
-	return value
 }

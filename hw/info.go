@@ -148,8 +148,8 @@ type Build struct {
 	// command (absent with -buildvcs=false, in tests and with go run).
 	VCS *VCS `json:"vcs,omitempty"`
 	// Settings are the build settings other than vcs.* (CGO_ENABLED,
-	// GOARCH, -tags, -ldflags...), in the binary's order; an -ldflags
-	// value with a secret-looking word (see IsSecretName) is Redacted.
+	// GOARCH, -tags, -ldflags...), in the binary's order, as they are
+	// (record.RedactFacts masks secrets such as -X main.apiKey=...).
 	Settings []Setting `json:"settings,omitempty"`
 	// Deps are the dependency modules compiled into the binary, sorted by
 	// path. A list, not a map: module paths contain dots, which record
@@ -226,7 +226,7 @@ type Run struct {
 	// Dir is the working directory.
 	Dir string `json:"dir,omitempty"`
 	// Env holds the environment variables Options.Env asked for that are
-	// set; values of secret-looking names are replaced by Redacted.
+	// set, as they are (record.RedactFacts masks secrets).
 	Env map[string]string `json:"env,omitempty"`
 	// Seed is the random seed of the run. Detect never sets it; package
 	// record fills it from record.WithSeed.

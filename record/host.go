@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/recordlab/go-record/hw"
+	"github.com/recordlab/go-record/internal/redact"
 )
 
 // facts returns the host, build and run facts that Create stores, from
@@ -22,6 +23,7 @@ func facts(ctx context.Context, cfg *createConfig) (map[string]any, error) {
 		return nil, nil
 	}
 	info.Run.Seed = cfg.seed
+	RedactFacts(info)
 	out := map[string]any{}
 	for key, v := range map[string]any{"host": info.Host, "build": info.Build, "run": info.Run} {
 		nv, err := normalizeAt(v, key)
@@ -31,6 +33,33 @@ func facts(ctx context.Context, cfg *createConfig) (map[string]any, error) {
 		out[key] = nv
 	}
 	return out, nil
+}
+
+// RedactFacts masks the secrets in what hw.Detect captured, which it
+// returns as they are: the command line (the value of a secret-named flag,
+// a DSN's password, a token; see redact.Args), the environment variables
+// of WithEnv (the value of a secret-named variable, or the secrets in any
+// value; see redact.Env), the build settings (-ldflags "-X
+// main.apiKey=..."), the git remote and the paths. Create applies it to
+// what it stores; a program that prints hw.Detect's facts itself should
+// apply it too.
+func RedactFacts(info *hw.Info) {
+	info.Run.Args = redact.Args(info.Run.Args)
+	for name, v := range info.Run.Env {
+		info.Run.Env[name] = redact.Env(name, v)
+	}
+	for i, s := range info.Build.Settings {
+		if redact.Name(s.Key) && s.Value != "" {
+			info.Build.Settings[i].Value = redact.Mask
+			continue
+		}
+		info.Build.Settings[i].Value = redact.Fields(s.Value)
+	}
+	if g := info.Build.Git; g != nil {
+		g.Remote = redact.Text(g.Remote)
+	}
+	info.Run.Executable = redact.Text(info.Run.Executable)
+	info.Run.Dir = redact.Text(info.Run.Dir)
 }
 
 // systemSampler logs hw samples into a record until stopped.

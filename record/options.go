@@ -62,8 +62,15 @@ func newConfig(opts []CreateOption) createConfig {
 
 // WithEnv captures the environment variables whose names match the
 // patterns (names or path.Match globs such as "CUDA_*") under run.env.
-// Values of secret-looking names (TOKEN, SECRET, PASSWORD, KEY...) are
-// stored as "[redacted]". Nothing is captured by default.
+// Nothing is captured by default. Secrets are redacted by name and by
+// value, as in the command line (run.args) and recorded flags: the value
+// of a variable whose name says secret (HF_TOKEN, PGPASSWORD,
+// WANDB_API_KEY, AWS_SECRET_ACCESS_KEY, but not TOKEN_COUNT or KEYBOARD)
+// is stored as "[redacted]", and any other value keeps its text with the
+// secrets it holds replaced: a URL's password
+// (postgres://user:[redacted]@host/x), credential query parameters,
+// libpq password=, tokens of known shapes (GitHub, Slack and its webhook
+// URLs, AWS, sk- keys, JWTs) and bearer or basic credentials.
 func WithEnv(patterns ...string) CreateOption {
 	return func(c *createConfig) { c.env = append(c.env, patterns...) }
 }

@@ -3,6 +3,7 @@ package record
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"slices"
 	"strings"
@@ -205,7 +206,13 @@ func (r *Record) Unset(ctx context.Context, path string) error {
 // Update stores each field of v at the top level, like the classic
 // update(args). v may be a map, a struct (json tags honoured), a
 // *flag.FlagSet (every flag's typed value) or a Source such as INIFile or
-// JSONFile. All fields are written in one atomic step.
+// JSONFile. All fields are written in one atomic step. Secrets are
+// masked on the way in: flags and struct fields whose names say secret
+// (password, token, api-key...), and secret-shaped values (URL passwords,
+// tokens) in their strings; the tags record:"secret" and record:"public"
+// decide for a struct field (see Normalize). A flag named like a reserved
+// field (id, status, ...) is an error naming it: store flags under a key
+// with UpdateAt(ctx, "flags", fs).
 func (r *Record) Update(ctx context.Context, v any) error {
 	return r.update(ctx, nil, v)
 }
@@ -238,6 +245,11 @@ func (r *Record) update(ctx context.Context, prefix []string, v any) error {
 	m, ok := nv.(map[string]any)
 	if !ok {
 		return invalid("value", strings.Join(prefix, "."), fmt.Sprintf("Update needs a map, struct, *flag.FlagSet or Source, not %T", v))
+	}
+	if fs, isFlags := v.(*flag.FlagSet); isFlags && len(prefix) == 0 {
+		if err := reservedFlagError(fs); err != nil {
+			return err
+		}
 	}
 	ops := make([]backend.Op, 0, len(m))
 	for k, val := range m {

@@ -1,5 +1,6 @@
 // Command hwinfo prints what package hw captures about this machine: the
-// result of hw.Detect as indented JSON, then the first two samples of an
+// result of hw.Detect as indented JSON (secrets masked by
+// record.RedactFacts, as in a stored record), then the first two samples of an
 // hw.Sampler, one second apart, as JSON. Errors (a fact that could not be
 // read) go to stderr; the program still prints everything it found.
 //
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/recordlab/go-record/hw"
+	"github.com/recordlab/go-record/record"
 )
 
 func main() {
@@ -45,6 +47,9 @@ func main() {
 	_, _ = hw.Detect(ctx, opts)
 	cached := time.Since(start)
 	fmt.Fprintf(os.Stderr, "hwinfo: detect took %v, cached %v\n", took, cached)
+	if info != nil {
+		record.RedactFacts(info) // hw captures as is; secrets are masked here, as record does
+	}
 	printJSON(info)
 
 	s := hw.NewSampler(ctx)

@@ -17,8 +17,9 @@ import (
 	"strings"
 )
 
-// Mask replaces every secret.
-const Mask = "xxxxx"
+// Mask replaces every secret. Where a secret sits in a URL, the URL keeps
+// its shape: postgres://user:[redacted]@host/x.
+const Mask = "[redacted]"
 
 // credKeys are the names of URL query parameters whose values are
 // secrets (matched case-insensitively): passwords, tokens, keys, and the
@@ -59,8 +60,13 @@ var (
 // Text returns s with every secret removed: the passwords of URLs
 // (scheme://user:pw@host), credential query parameters (password, pass,
 // pwd, key, token, ...), libpq key/value passwords (password=... quoted or
-// not), SQLite key pragmas, and every literal in secrets, raw or in its
-// escaped forms (URL, Go and JSON quoting).
+// not), SQLite key pragmas, every literal in secrets, raw or in its
+// escaped forms (URL, Go and JSON quoting), and secrets recognised by
+// their shape: Slack webhook URLs, JWTs, GitHub, Slack, GitLab, Hugging
+// Face, npm, Google and sk- API tokens, AWS access key ids and the secret
+// keys beside them, Authorization headers, bearer tokens and basic
+// credentials, and the values of name=value, name: value and "name":
+// "value" where the name says secret (see Name).
 func Text(s string, secrets ...string) string {
 	for _, sec := range expand(secrets) {
 		s = replaceFold(s, sec, mask(sec))
@@ -70,7 +76,7 @@ func Text(s string, secrets ...string) string {
 	s = kvCred.ReplaceAllString(s, "${1}${2}"+Mask)
 	s = pragmaDSN.ReplaceAllString(s, "${1}"+Mask)
 	s = pragmaSQL.ReplaceAllString(s, "${1}"+Mask)
-	return s
+	return shapes(s)
 }
 
 // replaceFold replaces every sec in s by repl, ignoring the case of ASCII
