@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/recordlab/go-record/backend"
 )
 
 // schemaVersion is the version of the layout this package creates; it is
@@ -119,6 +121,16 @@ func (b *Backend) migrate(ctx context.Context) error {
 	})
 	if err == nil && v == schemaVersion {
 		return nil
+	}
+	if b.noCreate {
+		switch {
+		case errors.Is(err, errNoSchema):
+			return fmt.Errorf("no such store: database file %q has no table %s: %w", b.path, b.table, backend.ErrNotFound)
+		case err == nil:
+			return fmt.Errorf("table %s has schema version %d, this library reads version %d",
+				b.table, v, schemaVersion)
+		}
+		return err
 	}
 	if err != nil && !errors.Is(err, errNoSchema) {
 		return err

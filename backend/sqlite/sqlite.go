@@ -5,10 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"net/url"
+	"os"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -41,6 +44,16 @@ const OptionTable = "x-table"
 // DefaultTable is the documents table used when the DSN has no x-table.
 const DefaultTable = "records"
 
+// OptionCreate is the DSN option that says whether Open may create the
+// store: x-create=true (the default) creates a missing file and creates or
+// migrates the schema. x-create=false opens an existing store only
+// (SQLite's mode=rw): it creates no file, not even for a missing path,
+// creates and migrates no table, and leaves the journal mode as it is; a
+// missing file, or a file without the tables of x-table, is ErrNotFound
+// naming the path. Writes to an existing store still work.
+// record.OpenExisting sets it.
+const OptionCreate = "x-create"
+
 // busyTimeoutMS is SQLite's busy_timeout on every connection. The driver
 // ends the wait early when the call's context is done; past the timeout the
 // adapter retries with backoff (see retry), so SQLITE_BUSY never reaches a
@@ -60,6 +73,9 @@ type Backend struct {
 	upsert  *sql.Stmt // prepared on w: reserve sequence numbers of a series
 	table   string
 	indexed sync.Map // index name -> struct{}: indexes known to exist
+
+	noCreate bool   // x-create=false: mode=rw, no schema changes
+	path     string // the database file, for messages
 
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt // prepared on r, by SQL text
@@ -104,9 +120,10 @@ func Open(ctx context.Context, dsn string) (*Backend, error) {
 }
 
 type config struct {
-	path   string
-	table  string
-	native url.Values // query parameters for the driver
+	path     string
+	table    string
+	noCreate bool       // x-create=false
+	native   url.Values // query parameters for the driver
 }
 
 func invalidDSN(format string, args ...any) error {
@@ -115,7 +132,7 @@ func invalidDSN(format string, args ...any) error {
 
 func parseDSN(dsn string) (config, error) {
 	var c config
-	native, opts, err := backend.SplitOptions(dsn, OptionTable)
+	native, opts, err := backend.SplitOptions(dsn, OptionTable, OptionCreate)
 	if err != nil {
 		return c, fmt.Errorf("sqlite: %w", err)
 	}
@@ -142,6 +159,13 @@ func parseDSN(dsn string) (config, error) {
 			return c, invalidDSN("parameter %s is set by the adapter", k)
 		}
 	}
+	if v, ok := opts[OptionCreate]; ok {
+		create, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, invalidDSN("%s=%q: want true or false", OptionCreate, v)
+		}
+		c.noCreate = !create
+	}
 	c.table = DefaultTable
 	if t, ok := opts[OptionTable]; ok {
 		if !tableName.MatchString(t) || strings.HasPrefix(strings.ToLower(t), "sqlite_") {
@@ -157,10 +181,17 @@ func parseDSN(dsn string) (config, error) {
 	return c, nil
 }
 
-// driverDSN is the DSN handed to modernc.org/sqlite: the path, the adapter's
-// pragmas, then the user's own parameters.
+// driverDSN is the DSN handed to modernc.org/sqlite: a file: URI of the
+// path, the adapter's pragmas, then the user's own parameters. A URI, so
+// that a '?' or '#' in a file name stays in the name, and so that SQLite
+// itself honours mode: with x-create=false, mode=rw, which never creates
+// the file. (Not mode=ro: read-only connections cannot remove the -wal
+// and -shm files when they close, and would leave them behind.)
 func (c config) driverDSN(writer bool) string {
 	q := url.Values{}
+	if c.noCreate {
+		q.Set("mode", "rw")
+	}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMS))
 	q.Add("_pragma", "synchronous(NORMAL)")
 	if writer {
@@ -173,7 +204,32 @@ func (c config) driverDSN(writer bool) string {
 			q.Add(k, v)
 		}
 	}
-	return c.path + "?" + q.Encode()
+	return fileURI(c.path) + "?" + q.Encode()
+}
+
+// fileURI is path as an SQLite file: URI. '%', '?' and '#' are escaped,
+// which would otherwise be read as an escape, the query or the fragment;
+// an absolute path gets an empty authority, so that one starting with
+// "//" is not read as a host.
+func fileURI(path string) string {
+	p := strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
+	if strings.HasPrefix(p, "/") {
+		return "file://" + p
+	}
+	return "file:" + p
+}
+
+// missing returns ErrNotFound when the database file of an x-create=false
+// config does not exist; a file that cannot be examined is left for the
+// driver to report.
+func (c config) missing() error {
+	if !c.noCreate {
+		return nil
+	}
+	if _, err := os.Stat(c.path); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("sqlite: no such store: database file %q does not exist: %w", c.path, backend.ErrNotFound)
+	}
+	return nil
 }
 
 func open(ctx context.Context, dsn string) (*Backend, error) {
@@ -181,7 +237,10 @@ func open(ctx context.Context, dsn string) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Backend{table: c.table, q: newQueries(c.table), stmts: map[string]*sql.Stmt{}}
+	if err := c.missing(); err != nil {
+		return nil, err
+	}
+	b := &Backend{table: c.table, q: newQueries(c.table), stmts: map[string]*sql.Stmt{}, noCreate: c.noCreate, path: c.path}
 	abort := func(err error) (*Backend, error) {
 		for _, st := range []*sql.Stmt{b.ins, b.upsert} {
 			if st != nil {
@@ -203,6 +262,9 @@ func open(ctx context.Context, dsn string) (*Backend, error) {
 	b.w.SetConnMaxLifetime(0)
 	b.w.SetConnMaxIdleTime(0)
 	if err := b.retry(ctx, func() error {
+		if c.noCreate {
+			return nil // the journal mode is the file's: it is a store's already
+		}
 		var mode string
 		if err := b.w.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode); err != nil {
 			return err

@@ -15,6 +15,14 @@
 // postgres://, postgresql://, mongodb:// and mongodb+srv:// DSNs all work
 // (package backend/all). No message ever shows a DSN's password.
 //
+// The commands that only read (collections, ls, show, diff, plot, export,
+// and copy's --from) never create a store: they open it with
+// record.OpenExisting, so a SQLite file that does not exist, or holds no
+// store, is "no such store" (exit status 3) and no file is left behind. A
+// PostgreSQL table or MongoDB database that does not exist just holds no
+// collections. The commands that write (import, copy's --to, rm, drop)
+// create a missing store.
+//
 // # Commands
 //
 //	record collections
@@ -31,7 +39,16 @@
 // missing value. --where keeps the records where every condition holds:
 // learning_rate=0.01, metrics.loss.last<0.3, status!=failed; OP is one of
 // = != < <= > >=, and VALUE is typed from its text (integer, decimal,
-// true, false, null, RFC 3339 time, else a string; see record.WhereText).
+// true, false, null, a time, else a string; see record.ParseCondition). A
+// time is RFC 3339 (2026-11-26T10:00:00Z, +01:00), a date and time without
+// zone (2026-11-26T10:00:00, 2026-11-26 10:00), which is UTC, or a date
+// (created>2026-11-26), which is midnight UTC; quote it to compare it as a
+// string. A value of one kind (number, string, time, bool) never matches a
+// stored value of another kind (except with !=); when --where selects
+// nothing, ls, export and plot look at the values at each condition's
+// path, and a condition whose path holds only values of other kinds (or,
+// for < <= > >=, bools, which have no order) is a usage error naming the
+// path and both kinds.
 // --sort orders by the value at a path, descending with a leading '-':
 // numbers first, then strings, then times; records without such a value
 // there come last, and equal values in id order. --limit keeps the first
@@ -126,10 +143,22 @@
 //
 //	0  success
 //	1  error: the store failed or refused, bad input data, drop not confirmed
-//	2  usage: unknown command or flag, missing or bad argument, bad --where,
-//	   drop without a terminal and without --yes
-//	3  not found: record, collection, --path, or --series that does not exist
+//	2  usage: unknown command or flag, missing or bad argument, bad --where
+//	   (a condition comparing kinds that never match included), drop without
+//	   a terminal and without --yes
+//	3  not found: store (a reading command on a missing SQLite file), record,
+//	   collection, --path, or --series that does not exist
 //	4  conflict: import or copy found records stored with other content
+//	130  interrupted by SIGINT (143: by SIGTERM)
+//
+// SIGINT or SIGTERM cancels the command's context: every command stops
+// within a second, as soon as the store call in flight returns, or else
+// the program exits without waiting for it (after 0.7 s, or at a second
+// signal), and reports "interrupted by SIGINT". Stores stay consistent:
+// SQLite's journal and the servers' transactions see to it.
+//
+// An unreachable server, a refused login or a full disk is exit status 1,
+// with the driver's message (no password) on stderr.
 //
 // Every error is one line on stderr that starts with "record: " and names
 // the command.

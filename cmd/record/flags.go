@@ -76,7 +76,7 @@ func (e *env) help(fs *flag.FlagSet) string {
 	fs.SetOutput(&b)
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
-	b.WriteString("\nexit status: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict\n")
+	b.WriteString("\nexit status: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict, 130 interrupted\n")
 	return b.String()
 }
 

@@ -23,7 +23,7 @@ func runCollections(e *env, args []string) error {
 	if _, err := e.parse(fs, args, 0, 0); err != nil {
 		return err
 	}
-	s, err := e.open(dsn)
+	s, err := e.openExisting(dsn)
 	if err != nil {
 		return err
 	}
@@ -50,8 +50,12 @@ best, the minimum (NAME.best). Long cells are cut at 40 characters.
 
 --where keeps records whose value at a path compares with a value; give it
 several times to require all: learning_rate=0.01, metrics.loss.last<0.3,
-status!=failed. OP is one of = != < <= > >=; the value is an integer, a
-decimal, true, false, null, an RFC 3339 time or a string.
+status!=failed, created>2026-11-26. OP is one of = != < <= > >=; the
+value is an integer, a decimal, true, false, null, a time or a string. A
+time is RFC 3339 (2026-11-26T10:00:00Z), a date and time without zone
+(2026-11-26 10:00, UTC) or a date (2026-11-26, midnight UTC); quote a
+value to compare it as a string. A condition whose path holds only values
+of another kind, which it never matches, is an error (exit status 2).
 
 --sort orders by the value at a path (metrics.loss.min, lr, created);
 -PATH sorts descending. Numbers come first, then strings, then times;
@@ -102,7 +106,7 @@ func runLs(e *env, args []string) error {
 		// the machine facts: leave them on the server.
 		opts = append(opts, record.Omit("host", "build", "run"))
 	}
-	s, err := e.open(dsn)
+	s, err := e.openExisting(dsn)
 	if err != nil {
 		return err
 	}
@@ -126,6 +130,9 @@ func runLs(e *env, args []string) error {
 	}
 	if n == 0 {
 		if err := e.mustExist(s, coll, dsn); err != nil {
+			return err
+		}
+		if err := e.checkWhere(s, coll, where); err != nil {
 			return err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/term"
 
@@ -26,11 +27,55 @@ const (
 	exitConflict = 4
 )
 
+// exitGrace is how long a command may take to return after SIGINT or
+// SIGTERM cancelled its context before the program exits without it.
+const exitGrace = 700 * time.Millisecond
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr) }()
+	select {
+	case code := <-done:
+		os.Exit(code)
+	case sig := <-sigs:
+		cause := &interrupted{sig: sig.(syscall.Signal)}
+		cancel(cause)
+		select {
+		case code := <-done:
+			os.Exit(code)
+		case <-time.After(exitGrace):
+		case <-sigs: // a second signal: do not wait
+		}
+		// The command did not stop in time: leave without it. Stores
+		// stay consistent (SQLite's journal, servers' transactions).
+		fmt.Fprintln(os.Stderr, "record: "+cause.Error())
+		os.Exit(cause.code())
+	}
+}
+
+// interrupted is the cause of a context cancelled by a signal. A command
+// that ends because of it exits with 128 + the signal's number: 130 for
+// SIGINT, 143 for SIGTERM.
+type interrupted struct{ sig syscall.Signal }
+
+func (e *interrupted) Error() string { return "interrupted by " + sigName(e.sig) }
+
+func (e *interrupted) code() int { return 128 + int(e.sig) }
+
+// Is makes an interruption match context.Canceled.
+func (e *interrupted) Is(target error) bool { return target == context.Canceled }
+
+func sigName(s syscall.Signal) string {
+	switch s {
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return s.String()
 }
 
 // command is one subcommand.
@@ -99,6 +144,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			if errors.Is(err, errHelpShown) {
 				return exitOK
 			}
+			var sig *interrupted
+			if errors.As(context.Cause(ctx), &sig) {
+				// Whatever the command made of the cancelled context,
+				// even when it got to its end (its output may be cut),
+				// the signal is what the status reports.
+				e.fail(sig)
+				return sig.code()
+			}
 			return e.fail(err)
 		}
 	}
@@ -124,7 +177,7 @@ func usage() string {
 The store is --dsn (before or after the command), else $RECORD_DSN, else
 sqlite://records.db. "record COMMAND --help" describes a command.
 
-exit status: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict
+exit status: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict, 130 interrupted
 `)
 	return b.String()
 }
@@ -163,9 +216,14 @@ func exitCode(err error) int {
 }
 
 // usageError is a bad command line: exit status 2.
-type usageError struct{ msg string }
+type usageError struct {
+	msg string
+	err error // the class it also matches, if any (record.ErrInvalid)
+}
 
 func (e *usageError) Error() string { return e.msg }
+
+func (e *usageError) Unwrap() error { return e.err }
 
 func usageErrorf(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
@@ -176,12 +234,23 @@ type conflictError struct{ msg string }
 
 func (e *conflictError) Error() string { return e.msg }
 
-// open opens the store named by dsn, or the default store when dsn is "".
+// open opens the store named by dsn, or the default store when dsn is "",
+// creating it if needed: for the commands that write.
 func (e *env) open(dsn string) (*record.Store, error) {
 	if dsn == "" {
 		dsn = e.dsn
 	}
 	return record.Open(e.ctx, dsn)
+}
+
+// openExisting opens the store as open does, for the commands that only
+// read: it creates nothing, and a missing SQLite file is "no such store"
+// (record.ErrNotFound, exit status 3).
+func (e *env) openExisting(dsn string) (*record.Store, error) {
+	if dsn == "" {
+		dsn = e.dsn
+	}
+	return record.OpenExisting(e.ctx, dsn)
 }
 
 // storeName is the DSN a store was opened with, without password, for messages.

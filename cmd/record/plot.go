@@ -80,7 +80,7 @@ func runPlot(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := e.open(dsn)
+	s, err := e.openExisting(dsn)
 	if err != nil {
 		return err
 	}
@@ -103,6 +103,9 @@ func runPlot(e *env, args []string) error {
 		slices.Reverse(snaps)
 		if len(snaps) == 0 {
 			if err := e.mustExist(s, coll, dsn); err != nil {
+				return err
+			}
+			if err := e.checkWhere(s, coll, where); err != nil {
 				return err
 			}
 			return fmt.Errorf("no record of %s matches --where: %w", coll, record.ErrNotFound)

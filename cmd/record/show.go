@@ -43,7 +43,7 @@ func runShow(e *env, args []string) error {
 			return usageErrorf("bad --path %q: %v", path, strings.TrimPrefix(err.Error(), "record: "))
 		}
 	}
-	s, err := e.open(dsn)
+	s, err := e.openExisting(dsn)
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func runDiff(e *env, args []string) error {
 			return err
 		}
 	}
-	s, err := e.open(dsn)
+	s, err := e.openExisting(dsn)
 	if err != nil {
 		return err
 	}

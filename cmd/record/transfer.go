@@ -45,7 +45,7 @@ func runExport(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := e.open(dsn)
+	s, err := e.openExisting(dsn)
 	if err != nil {
 		return err
 	}
@@ -62,6 +62,11 @@ func runExport(e *env, args []string) error {
 	}
 	if n == 0 && len(where) == 0 {
 		return e.notFound(coll, dsn)
+	}
+	if n == 0 {
+		if err := e.checkWhere(s, coll, where); err != nil {
+			return err
+		}
 	}
 	return w.Flush()
 }
@@ -158,7 +163,7 @@ func runCopy(e *env, args []string) error {
 			return err
 		}
 	}
-	src, err := e.open(from)
+	src, err := e.openExisting(from)
 	if err != nil {
 		return err
 	}
