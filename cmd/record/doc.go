@@ -125,6 +125,13 @@
 // to --to, with the same rules as import: exact values, idempotent, 4 on
 // conflicts unless --overwrite.
 //
+//	record index COLLECTION PATH...
+//
+// creates, if missing, an index on the value at each dotted path (such as
+// metrics.loss.min), so that ls --sort PATH --limit N and conditions on
+// PATH read N records rather than the whole collection (the best 20 of
+// 10,000 runs in milliseconds). Idempotent; the memory backend ignores it.
+//
 //	record rm COLLECTION ID...
 //
 // deletes records and their series.
