@@ -222,9 +222,11 @@ func After(id string) ListOption {
 // WhereText keeps records that satisfy a condition written as text, such
 // as "learning_rate=0.01", "metrics.loss.last<0.3" or `status!="failed"`:
 // PATH OP VALUE with OP one of = == != < <= > >=. The value is typed from
-// its text: an integer, a decimal, true, false, null, a time in RFC 3339,
-// or else a string (quotes optional). Like Where, a bad condition is
-// reported by List as an *InvalidError.
+// its text: an integer, a decimal, true, false, null, a time (RFC 3339,
+// a date-time without zone read as UTC, or a plain date 2026-11-26 read as
+// midnight UTC), or else a string (quoting keeps any text a string). Like
+// Where, a bad condition is reported by List as an *InvalidError;
+// ParseCondition parses one on its own.
 func WhereText(cond string) ListOption {
 	c, err := parseCond(cond)
 	return func(q *listQuery) {

@@ -9,7 +9,10 @@
 //	sqlite:///abs/dir/runs.db     an absolute path
 //	sqlite:///abs/runs.db?x-table=exp&_pragma=cache_size(-65536)
 //
-// The file is created if missing. Library options are x- query parameters:
+// The file and its tables are created if missing, unless x-create=false
+// (what record.OpenExisting and the CLI's reading commands use): then a
+// missing file, or one without the tables, is "no such store" (ErrNotFound)
+// and nothing is created. Library options are x- query parameters:
 //
 //	| parameter | meaning                                                 | default   |
 //	| --------- | ------------------------------------------------------- | --------- |
@@ -17,6 +20,7 @@
 //	|           | <x-table>_points and <x-table>_meta. An SQL identifier  |           |
 //	|           | [A-Za-z_][A-Za-z0-9_]{0,62}, not starting with sqlite_, |           |
 //	|           | not ending with _series, _points or _meta               |           |
+//	| x-create  | false: never create the file or a table                 | true      |
 //
 // An unknown x- parameter is ErrInvalid. Other query parameters go to
 // modernc.org/sqlite unchanged (for example _pragma=cache_size(-65536)),
