@@ -18,4 +18,12 @@ var (
 	ErrSealed = errors.New("record is sealed")
 	// ErrClosed: the store or backend is closed.
 	ErrClosed = errors.New("closed")
+	// ErrUnavailable: the store cannot be reached or used right now: the
+	// connection was refused or lost, the server is down or frozen, the
+	// file cannot be opened. Nothing is known to have been applied; the
+	// operation may succeed later.
+	ErrUnavailable = errors.New("store unavailable")
+	// ErrFull: the store has no room left (disk full, quota exceeded);
+	// the write was not applied, and it may succeed once space returns.
+	ErrFull = errors.New("store full")
 )

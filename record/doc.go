@@ -63,7 +63,8 @@
 // # Errors
 //
 // Errors match the sentinels (ErrNotFound, ErrExists, ErrInvalid,
-// ErrTooLarge, ErrSealed, ErrClosed, ErrUnsupported) with errors.Is; bad
+// ErrTooLarge, ErrSealed, ErrClosed, ErrUnsupported, ErrUnavailable,
+// ErrFull) with errors.Is; bad
 // input is an *InvalidError naming the path. A rejected write changes
 // nothing that is stored. A failed call to the backend is an *Error,
 // "record: <op> <collection>/<id>: <cause>": its cause never holds a

@@ -15,6 +15,12 @@ var (
 	ErrTooLarge = backend.ErrTooLarge // the document would exceed the backend's limit
 	ErrSealed   = backend.ErrSealed   // the record is closed and refuses writes
 	ErrClosed   = backend.ErrClosed   // the store is closed
+	// ErrUnavailable: the store cannot be reached right now (connection
+	// refused or lost, server down); the call may succeed later.
+	ErrUnavailable = backend.ErrUnavailable
+	// ErrFull: the store has no space left (disk full, quota); the write
+	// was not applied.
+	ErrFull = backend.ErrFull
 	// ErrUnsupported: the backend lacks an optional capability.
 	ErrUnsupported = errors.ErrUnsupported
 )

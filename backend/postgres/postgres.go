@@ -112,7 +112,7 @@ func open(ctx context.Context, dsn string) (*Backend, error) {
 	b := &Backend{pool: pool, schema: schema, table: table}
 	if err := b.migrate(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("postgres: %w", err)
+		return nil, classify(err)
 	}
 	b.prepareSQL()
 	return b, nil
@@ -248,10 +248,16 @@ func classify(err error) error {
 			return fmt.Errorf("postgres: %w: %w", backend.ErrInvalid, err)
 		case "54000":
 			return fmt.Errorf("postgres: %w: %w", backend.ErrTooLarge, err)
+		case "53100":
+			return fmt.Errorf("postgres: %w: %w", backend.ErrFull, err)
 		}
 	}
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &connErr) {
+		return fmt.Errorf("postgres: %w: %w", backend.ErrUnavailable, err)
+	}
 	if connLost(err) {
-		return fmt.Errorf("postgres: connection to the server lost: %w", err)
+		return fmt.Errorf("postgres: connection to the server lost: %w: %w", backend.ErrUnavailable, err)
 	}
 	return fmt.Errorf("postgres: %w", err)
 }

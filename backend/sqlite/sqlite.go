@@ -332,6 +332,12 @@ func fail(err error) error {
 	case sqlite3.SQLITE_TOOBIG:
 		return fmt.Errorf("sqlite: %w: %w", backend.ErrTooLarge, err)
 	}
+	switch code(err) & 0xff {
+	case sqlite3.SQLITE_FULL:
+		return fmt.Errorf("sqlite: %w: %w", backend.ErrFull, err)
+	case sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY:
+		return fmt.Errorf("sqlite: %w: %w", backend.ErrUnavailable, err)
+	}
 	return fmt.Errorf("sqlite: %w", err)
 }
 
