@@ -79,9 +79,4 @@ const (
 	// ConcurrentMerge: many goroutines Merging into one document at once
 	// lose nothing.
 	ConcurrentMerge Feature = "concurrent-merge"
-	// QuoteKeys: top-level keys holding a double quote or a backslash
-	// round-trip. Every backend must support them; a declaration is a
-	// known bug awaiting a fix, and only the subtests that use such keys at
-	// the top level leave them out.
-	QuoteKeys Feature = "quote-keys"
 )

@@ -147,6 +147,93 @@ func (s *suite) testSeries(t *testing.T) {
 		wantPoints(t, ss, coll, "r1", "loss", nil)
 		wantPoints(t, ss, "kept", "r1", "loss", pts)
 	})
+	t.Run("NonFiniteSummary", func(t *testing.T) {
+		// Runs that end on NaN, +Inf or -Inf: their summaries stay
+		// queryable (ranking fields finite or null), they rank last, and
+		// Resume continues them with the exact summary.
+		st := s.store(t)
+		ctx := t.Context()
+		ends := map[string]float64{"nan": math.NaN(), "inf": math.Inf(1), "neginf": math.Inf(-1), "big": math.MaxFloat64, "ok": 0.25}
+		for id, last := range ends {
+			rec := s.create(t, st, record.WithID(id))
+			rec.Log(0, record.Metrics{"loss": 0.5})
+			rec.Log(1, record.Metrics{"loss": -math.MaxFloat64})
+			rec.Log(2, record.Metrics{"loss": last})
+			if err := rec.Flush(ctx); err != nil {
+				t.Fatalf("Flush %s: %v", id, err)
+			}
+			if id == "nan" {
+				// Resume from the stored summary, log once more, close.
+				again, err := st.Resume(ctx, coll, id)
+				if err != nil {
+					t.Fatalf("Resume: %v", err)
+				}
+				again.Log(3, record.Metrics{"loss": math.NaN()})
+				if err := again.Close(ctx, nil); err != nil {
+					t.Fatalf("Close after Resume: %v", err)
+				}
+				rec.Close(ctx, nil) // sealed by the resumed handle
+				continue
+			}
+			if err := rec.Close(ctx, nil); err != nil {
+				t.Fatalf("Close %s: %v", id, err)
+			}
+		}
+		snap, err := st.Get(ctx, coll, "nan")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := snap.Map("metrics.loss")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]any{
+			"count": int64(4), "last": nil, "last_nonfinite": "NaN", "last_step": int64(3), "last_time": got["last_time"],
+			"min": -math.MaxFloat64, "min_step": int64(1), "max": 0.5, "max_step": int64(0),
+			"nans": int64(2), "infs": int64(0), "neg_infs": int64(0), "finite": int64(2),
+			"sum": nil, "mean": nil, // 0.5 - MaxFloat64 is finite...
+		}
+		want["sum"], want["mean"] = 0.5-math.MaxFloat64, (0.5-math.MaxFloat64)/2
+		if diff := Diff(want, got); diff != "" {
+			t.Fatalf("summary of a run ending on NaN (-want +got):\n%s", diff)
+		}
+		for _, path := range []string{"metrics.loss.last", "metrics.loss.min", "metrics.loss.max", "metrics.loss.mean", "metrics.loss.sum"} {
+			for id := range ends {
+				sn, err := st.Get(ctx, coll, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if v, ok := sn.Get(path); ok && v != nil {
+					if f, isF := v.(float64); !isF || math.IsNaN(f) || math.IsInf(f, 0) {
+						t.Fatalf("%s of %s = %#v, want a finite number or null", path, id, v)
+					}
+				}
+			}
+		}
+		var order []string
+		for sn, err := range st.List(ctx, coll, record.OrderBy("metrics.loss.last", false), record.Fields("id")) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			order = append(order, sn.ID())
+		}
+		if diff := cmp.Diff([]string{"ok", "big", "inf", "nan", "neginf"}, order); diff != "" {
+			t.Fatalf("order by metrics.loss.last (-want +got):\n%s", diff)
+		}
+		over := s.create(t, st, record.WithID("overflow"))
+		over.Log(0, record.Metrics{"loss": math.MaxFloat64})
+		over.Log(1, record.Metrics{"loss": math.MaxFloat64})
+		if err := over.Close(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		sn, err := st.Get(ctx, coll, "overflow")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, _ := sn.Map("metrics.loss"); m["sum"] != nil || m["mean"] != nil || m["max"] != math.MaxFloat64 || m["last"] != math.MaxFloat64 {
+			t.Fatalf("a sum that overflows must be null, the rest exact: %v", m)
+		}
+	})
 	t.Run("LogAndSummary", func(t *testing.T) {
 		st := s.store(t)
 		ctx := t.Context()
@@ -176,15 +263,21 @@ func (s *suite) testSeries(t *testing.T) {
 				t.Fatalf("point %d = (%d, %v), want (%d, %v)", i, ser.Steps[i], ser.Values[i], i, want)
 			}
 		}
+		// Ranking fields are finite numbers or null; non-finite points are
+		// counted (313 NaN and 312 +Inf among 2500).
 		want := map[string]any{
 			"count": int64(2500), "last": 0.3, "last_step": int64(2499), "last_time": ser.Times[2499],
-			"min": -0.1, "min_step": int64(6), "max": math.Inf(1), "max_step": int64(4), "nans": int64(313),
+			"min": -0.1, "min_step": int64(6), "max": 0.9, "max_step": int64(0),
+			"nans": int64(313), "infs": int64(312), "neg_infs": int64(0), "finite": int64(2500 - 313 - 312),
 		}
 		got, err := snap.Map("metrics.loss")
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, k := range []string{"mean", "sum", "finite"} {
+		for _, k := range []string{"mean", "sum"} {
+			if v, ok := got[k].(float64); !ok || math.IsNaN(v) || math.IsInf(v, 0) {
+				t.Fatalf("metrics.loss.%s = %v, want a finite number", k, got[k])
+			}
 			delete(got, k)
 		}
 		if diff := Diff(want, got); diff != "" {

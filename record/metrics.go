@@ -248,18 +248,26 @@ func fallbackPoints(doc map[string]any, name string) []backend.Point {
 	return pts
 }
 
-// summary is the per-metric digest kept at metrics.<name>.
+// summary is the per-metric digest kept at metrics.<name>. The fields a
+// query ranks runs by (last, min, max, mean, sum) are finite numbers or
+// null, so that plain SQL and Mongo queries, and expression indexes on
+// them, work whatever was logged; NaN and infinite points are counted
+// (nans, infs, neg_infs), and a non-finite last value is named in
+// last_nonfinite ("NaN", "+Inf" or "-Inf"). The points keep every value
+// exactly.
 type summary struct {
 	Count    int64
 	Last     float64
 	LastStep int64
 	LastTime time.Time
-	Min, Max float64 // over non-NaN values; NaN when there are none
+	Min, Max float64 // over finite values; NaN when there are none
 	MinStep  int64
 	MaxStep  int64
 	Sum      float64 // over finite values
 	Finite   int64
 	NaNs     int64
+	Infs     int64 // +Inf points
+	NegInfs  int64 // -Inf points
 }
 
 // add returns a new summary with pts folded in; s may be nil.
@@ -272,8 +280,15 @@ func (s *summary) add(pts []backend.Point) *summary {
 		n.Count++
 		n.Last, n.LastStep, n.LastTime = p.Value, p.Step, p.Time
 		v := p.Value
-		if math.IsNaN(v) {
+		switch {
+		case math.IsNaN(v):
 			n.NaNs++
+			continue
+		case math.IsInf(v, 1):
+			n.Infs++
+			continue
+		case math.IsInf(v, -1):
+			n.NegInfs++
 			continue
 		}
 		if math.IsNaN(n.Min) || v < n.Min {
@@ -282,30 +297,54 @@ func (s *summary) add(pts []backend.Point) *summary {
 		if math.IsNaN(n.Max) || v > n.Max {
 			n.Max, n.MaxStep = v, p.Step
 		}
-		if !math.IsInf(v, 0) {
-			n.Sum += v
-			n.Finite++
-		}
+		n.Sum += v
+		n.Finite++
 	}
 	return &n
+}
+
+// finiteOrNil is v when it is finite, else nil (JSON null).
+func finiteOrNil(v float64) any {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return v
+}
+
+// nonFinite names a value that is not finite, for last_nonfinite.
+func nonFinite(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "NaN"
+	case math.IsInf(v, 1):
+		return "+Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
+	}
+	return ""
 }
 
 func (s *summary) op(name string) backend.Op {
 	doc := map[string]any{
 		"count":     s.Count,
-		"last":      s.Last,
+		"last":      finiteOrNil(s.Last),
 		"last_step": s.LastStep,
 		"last_time": s.LastTime,
 		"nans":      s.NaNs,
+		"infs":      s.Infs,
+		"neg_infs":  s.NegInfs,
+		"finite":    s.Finite,
 	}
-	if !math.IsNaN(s.Min) {
-		doc["min"], doc["min_step"] = s.Min, s.MinStep
-		doc["max"], doc["max_step"] = s.Max, s.MaxStep
+	if nf := nonFinite(s.Last); nf != "" {
+		doc["last_nonfinite"] = nf
 	}
 	if s.Finite > 0 {
-		doc["mean"] = s.Sum / float64(s.Finite)
-		doc["sum"] = s.Sum
-		doc["finite"] = s.Finite
+		doc["min"], doc["min_step"] = s.Min, s.MinStep
+		doc["max"], doc["max_step"] = s.Max, s.MaxStep
+		// A sum of finite values can still overflow: then it and the mean
+		// are null rather than an infinity no query can compare.
+		doc["sum"] = finiteOrNil(s.Sum)
+		doc["mean"] = finiteOrNil(s.Sum / float64(s.Finite))
 	}
 	return backend.Op{Kind: backend.Set, Path: []string{"metrics", name}, Value: doc}
 }
@@ -315,9 +354,19 @@ func summaryFromDoc(m map[string]any) *summary {
 	s := &summary{Min: math.NaN(), Max: math.NaN()}
 	s.Count = asInt(m["count"])
 	s.Last = asFloat(m["last"])
+	switch m["last_nonfinite"] {
+	case "NaN":
+		s.Last = math.NaN()
+	case "+Inf":
+		s.Last = math.Inf(1)
+	case "-Inf":
+		s.Last = math.Inf(-1)
+	}
 	s.LastStep = asInt(m["last_step"])
 	s.LastTime, _ = m["last_time"].(time.Time)
 	s.NaNs = asInt(m["nans"])
+	s.Infs = asInt(m["infs"])
+	s.NegInfs = asInt(m["neg_infs"])
 	if _, ok := m["min"]; ok {
 		s.Min, s.MinStep = asFloat(m["min"]), asInt(m["min_step"])
 		s.Max, s.MaxStep = asFloat(m["max"]), asInt(m["max_step"])

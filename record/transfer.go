@@ -389,12 +389,14 @@ func checkReserved(id string, doc map[string]any) error {
 }
 
 // summaryTypes are the types of the fields of a metric summary (see
-// summary.op): 'i' a count or step, 'n' a number, 't' a time.
+// summary.op): 'c' a count, 'i' a step, 'n' a number, 'f' a number or
+// null, 's' a string, 't' a time. Summaries written before the ranking
+// fields became finite-or-null hold tagged ±Inf/NaN there: numbers too.
 var summaryTypes = map[string]byte{
-	"count": 'c', "finite": 'c', "nans": 'c',
+	"count": 'c', "finite": 'c', "nans": 'c', "infs": 'c', "neg_infs": 'c',
 	"last_step": 'i', "min_step": 'i', "max_step": 'i',
-	"last": 'n', "min": 'n', "max": 'n', "mean": 'n', "sum": 'n',
-	"last_time": 't',
+	"last": 'f', "min": 'n', "max": 'n', "mean": 'f', "sum": 'f',
+	"last_time": 't', "last_nonfinite": 's',
 }
 
 // checkSummary checks metrics.<name>: an object whose known fields have
@@ -424,6 +426,16 @@ func checkSummary(name string, v any) error {
 			case float64, int64:
 			default:
 				return wrongType(at, f, "a number")
+			}
+		case 'f':
+			switch f.(type) {
+			case float64, int64, nil:
+			default:
+				return wrongType(at, f, "a number or null")
+			}
+		case 's':
+			if _, ok := f.(string); !ok {
+				return wrongType(at, f, "a string")
 			}
 		case 't':
 			if _, ok := f.(time.Time); !ok {

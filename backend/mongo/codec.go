@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -28,9 +29,35 @@ const (
 // codec converts record values to BSON and back. With tag set (FerretDB),
 // values the server cannot hold natively are stored in their tagged forms;
 // without it (MongoDB) every value is stored natively. Decoding accepts
-// both forms either way.
+// both forms either way. With keys set (FerretDB), keys are stored in
+// their encoded forms (encodeKey) and decoded on reading; the documents
+// inside tagged arrays, which the server never parses, keep their keys.
 type codec struct {
-	tag bool
+	tag  bool
+	keys bool
+}
+
+// key returns the stored form of a record key.
+func (c codec) key(k string) string {
+	if c.keys {
+		return encodeKey(k)
+	}
+	return k
+}
+
+// path returns the dotted path that names path on the server.
+func (c codec) path(path []string) string {
+	if !c.keys {
+		return strings.Join(path, ".")
+	}
+	var sb strings.Builder
+	for i, k := range path {
+		if i > 0 {
+			sb.WriteByte('.')
+		}
+		sb.WriteString(encodeKey(k))
+	}
+	return sb.String()
 }
 
 // encodeDoc converts a document to BSON, keys sorted for a stable layout.
@@ -42,7 +69,7 @@ func (c codec) encodeDoc(doc map[string]any) bson.D {
 	slices.Sort(keys)
 	d := make(bson.D, 0, len(keys))
 	for _, k := range keys {
-		d = append(d, bson.E{Key: k, Value: c.encode(doc[k], false)})
+		d = append(d, bson.E{Key: c.key(k), Value: c.encode(doc[k], false)})
 	}
 	return d
 }
@@ -97,7 +124,7 @@ func floatTag(f float64) bson.Binary {
 
 // decodeDoc converts a stored document to the record value model, leaving
 // out the top-level _id.
-func decodeDoc(raw bson.Raw, top bool) (map[string]any, error) {
+func (c codec) decodeDoc(raw bson.Raw, top bool) (map[string]any, error) {
 	elems, err := raw.Elements()
 	if err != nil {
 		return nil, err
@@ -108,23 +135,26 @@ func decodeDoc(raw bson.Raw, top bool) (map[string]any, error) {
 		if top && k == "_id" {
 			continue
 		}
-		v, err := decodeValue(e.Value())
+		if c.keys {
+			k = decodeKey(k)
+		}
+		v, err := c.decodeValue(e.Value())
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", k, err)
+			return nil, fmt.Errorf("%q: %w", k, err)
 		}
 		m[k] = v
 	}
 	return m, nil
 }
 
-func decodeArray(raw bson.RawArray) ([]any, error) {
+func (c codec) decodeArray(raw bson.RawArray) ([]any, error) {
 	vals, err := raw.Values()
 	if err != nil {
 		return nil, err
 	}
 	a := make([]any, len(vals))
 	for i, rv := range vals {
-		if a[i], err = decodeValue(rv); err != nil {
+		if a[i], err = c.decodeValue(rv); err != nil {
 			return nil, fmt.Errorf("%d: %w", i, err)
 		}
 	}
@@ -135,7 +165,7 @@ func decodeArray(raw bson.RawArray) ([]any, error) {
 // writes (written by other programs) map to the nearest value of the model:
 // int32 to int64, ObjectId to its hex string, Decimal128 to its string,
 // timestamps to times, anything else to its extended JSON text.
-func decodeValue(rv bson.RawValue) (any, error) {
+func (c codec) decodeValue(rv bson.RawValue) (any, error) {
 	switch rv.Type {
 	case bson.TypeNull, bson.TypeUndefined:
 		return nil, nil
@@ -152,9 +182,9 @@ func decodeValue(rv bson.RawValue) (any, error) {
 	case bson.TypeDateTime:
 		return time.UnixMilli(rv.DateTime()).UTC(), nil
 	case bson.TypeEmbeddedDocument:
-		return decodeDoc(rv.Document(), false)
+		return c.decodeDoc(rv.Document(), false)
 	case bson.TypeArray:
-		return decodeArray(rv.Array())
+		return c.decodeArray(rv.Array())
 	case bson.TypeBinary:
 		sub, data := rv.Binary()
 		switch {
@@ -169,7 +199,7 @@ func decodeValue(rv bson.RawValue) (any, error) {
 			if !ok {
 				return nil, fmt.Errorf("tagged array without its array: %w", backend.ErrInvalid)
 			}
-			return decodeArray(av)
+			return codec{}.decodeArray(av) // encoded by codec{}
 		}
 		return rv.String(), nil
 	case bson.TypeObjectID:

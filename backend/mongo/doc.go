@@ -180,14 +180,50 @@
 //   - It uses no index for filters or sorts, so every List query reads
 //     the whole collection, and List with OrderBy makes several queries
 //     (see List): slower there than one query sorted in memory would be.
-//     Index creates the index all the same, except on a path with a key
-//     FerretDB cannot name in SQL.
-//   - It builds SQL JSON paths from keys without escaping them: List
-//     sends no condition, order or projection on a path with a key that
-//     holds '"' or '\' or only spaces, and leaves them to package record
-//     (sorting in memory).
+//     Index creates the index all the same.
+//   - It cannot hold every key: it builds SQL JSON paths and documents
+//     from keys without escaping them ('"' and '\' fail with "malformed
+//     JSON", control characters are stored but then fail every read of
+//     the collection), refuses keys with leading or trailing white space
+//     in update paths and filters, and takes a key ending in '$' in a
+//     projection for the positional operator. Such keys are stored
+//     escaped (see Keys on FerretDB below).
 //
 // Every other guarantee (exact round-trips, atomic all-or-nothing Merges
 // against one writer, ErrTooLarge before writing, series order and
 // deletion) holds on FerretDB as on MongoDB.
+//
+// # Keys on FerretDB
+//
+// Every key of the record value model (non-empty UTF-8 without '.', NUL
+// or a leading '$') round-trips on both servers. MongoDB holds all of
+// them natively, and there keys are stored as they are. On FerretDB a key
+// holding a rune it cannot hold is stored escaped: each such rune becomes
+// ␛ (U+241B SYMBOL FOR ESCAPE) and its code point in four upper-case hex
+// digits. The runes escaped are control characters (U+0001-U+001F), '"',
+// '\', white space (unicode.IsSpace) at the start or end of the key, '$'
+// at its end, and ␛ itself, so that the encoding is one-to-one and reads
+// back exactly:
+//
+//	record key    stored on FerretDB
+//	a"b           a␛0022b
+//	both\"        both␛005C␛0022
+//	" " (space)   ␛0020
+//	tab<TAB>key   tab␛0009key
+//	word$         word␛0024
+//	a␛b           a␛241Bb
+//
+// Every other key is stored and read as it is, and a stored key without
+// ␛ decodes to itself, so data written before this encoding reads the
+// same. (Keys with '"', '\' or control characters never read back
+// before. An older key with white space or '$' at an end reads as it
+// is, but a Merge at it now writes the escaped form beside it.) The
+// encoding applies wherever a key
+// reaches the server: documents at every depth, Merge paths ($set, $push,
+// $unset and their guards), List conditions, orders and projections
+// (Fields, Omit) and Index; reading decodes it. In the mongo shell, query
+// such a field by its stored form: db.c.find({'a␛0022b': 1}). A ␛ not
+// followed by four upper-case hex digits (written by another program)
+// reads as it is. Documents inside the tagged arrays above are opaque to
+// the server and keep their keys unencoded.
 package mongo

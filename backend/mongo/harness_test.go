@@ -191,7 +191,6 @@ func harness(t testing.TB) backendtest.Harness {
 	if server.ferret {
 		h.Unsupported = map[backendtest.Feature]string{
 			backendtest.ConcurrentMerge: "FerretDB v1 loses concurrent updates to one document (real MongoDB does not)",
-			backendtest.QuoteKeys:       "FerretDB v1.24 fails with malformed JSON on top-level keys holding '\"' or '\\' (a bug to fix by encoding keys in the adapter, issue 11)",
 		}
 	}
 	return h

@@ -45,15 +45,11 @@ func (b *Backend) Collections(ctx context.Context) ([]string, error) {
 }
 
 // Index creates, if missing, the index {<path>: 1, _id: 1} on coll: the
-// order List asks the server for with Query.OrderBy on path. On FerretDB,
-// whose planner uses no such index, a path with a key it cannot name in
-// SQL (see plain) is left unindexed.
+// order List asks the server for with Query.OrderBy on path (its keys in
+// their stored forms on FerretDB).
 func (b *Backend) Index(ctx context.Context, coll string, path []string) error {
-	if !b.plain(path) {
-		return nil // FerretDB, which uses no index for List anyway
-	}
 	_, err := b.db.Collection(coll).Indexes().CreateOne(ctx, mongo.IndexModel{
-		Keys: bson.D{{Key: strings.Join(path, "."), Value: 1}, {Key: "_id", Value: 1}},
+		Keys: bson.D{{Key: b.codec.path(path), Value: 1}, {Key: "_id", Value: 1}},
 	})
 	if err != nil {
 		return fail(ctx, err)
@@ -83,13 +79,8 @@ func (b *Backend) List(ctx context.Context, coll string, q backend.Query) iter.S
 	if exact && q.Limit > 0 {
 		l.limit = int64(q.Limit)
 	}
-	switch {
-	case q.OrderBy == nil:
+	if q.OrderBy == nil {
 		return l.byID(ctx, nil, "")
-	case !b.plain(q.OrderBy):
-		// An order the server cannot be asked for: sort in memory.
-		l.limit = 0
-		return backend.SortItems(q, l.byID(ctx, nil, ""))
 	}
 	return l.byValue(ctx)
 }
@@ -162,7 +153,7 @@ func (l *lister) find(ctx context.Context, filter bson.D, opts *options.FindOpti
 		}
 		defer cur.Close(context.WithoutCancel(ctx))
 		for cur.Next(ctx) {
-			doc, err := decodeDoc(cur.Current, true)
+			doc, err := l.b.codec.decodeDoc(cur.Current, true)
 			if err != nil {
 				yield(backend.Item{}, err)
 				return
@@ -187,8 +178,8 @@ func (l *lister) find(ctx context.Context, filter bson.D, opts *options.FindOpti
 // types that package record never writes) are read first with one query,
 // sorted in memory and merged into their rank.
 func (l *lister) byValue(ctx context.Context) iter.Seq2[backend.Item, error] {
-	path := strings.Join(l.q.OrderBy, ".")
-	notArray := arrayGuards(l.q.OrderBy)
+	path := l.b.codec.path(l.q.OrderBy)
+	notArray := l.b.arrayGuards(l.q.OrderBy)
 	typed := func(types ...any) []any {
 		return append(slices.Clip(notArray), bson.D{{Key: path, Value: bson.D{{Key: "$type", Value: bson.A(types)}}}})
 	}

@@ -3,7 +3,6 @@ package mongo
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -40,7 +39,7 @@ func (b *Backend) Merge(ctx context.Context, coll, id string, ops []backend.Op) 
 	}
 	c := b.db.Collection(coll)
 	sid := storedID(id)
-	filter := append(bson.D{{Key: "_id", Value: sid}}, guards(ops)...)
+	filter := append(bson.D{{Key: "_id", Value: sid}}, b.guards(ops)...)
 	var update bson.D
 	if !b.ferret {
 		update = b.update(ops, nil)
@@ -71,7 +70,7 @@ func (b *Backend) Merge(ctx context.Context, coll, id string, ops []backend.Op) 
 			continue // checkedUpdate reads and classifies again
 		}
 		// The record is absent or a guard failed: say which.
-		doc, err := read(ctx, c, sid)
+		doc, err := b.read(ctx, c, sid)
 		if err != nil {
 			return err
 		}
@@ -84,18 +83,18 @@ func (b *Backend) Merge(ctx context.Context, coll, id string, ops []backend.Op) 
 }
 
 // read returns the document with _id sid.
-func read(ctx context.Context, c *mongo.Collection, sid any) (map[string]any, error) {
+func (b *Backend) read(ctx context.Context, c *mongo.Collection, sid any) (map[string]any, error) {
 	raw, err := c.FindOne(ctx, bson.D{{Key: "_id", Value: sid}}).Raw()
 	if err != nil {
 		return nil, fail(ctx, err)
 	}
-	return decodeDoc(raw, true)
+	return b.codec.decodeDoc(raw, true)
 }
 
 // checkedUpdate reads the document, applies ops to it in memory to
 // classify conflicts and measure the result, and returns the update.
 func (b *Backend) checkedUpdate(ctx context.Context, c *mongo.Collection, sid any, ops []backend.Op) (bson.D, error) {
-	doc, err := read(ctx, c, sid)
+	doc, err := b.read(ctx, c, sid)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +135,7 @@ func exists(ctx context.Context, c *mongo.Collection, sid any) error {
 func (b *Backend) update(ops []backend.Op, emptyNew map[int]bool) bson.D {
 	var set, push, unset bson.D
 	for i, op := range ops {
-		path := strings.Join(op.Path, ".")
+		path := b.codec.path(op.Path)
 		switch op.Kind {
 		case backend.Set:
 			set = append(set, bson.E{Key: path, Value: b.codec.encode(op.Value, false)})
@@ -173,12 +172,12 @@ func (b *Backend) update(ops []backend.Op, emptyNew map[int]bool) bson.D {
 // guards returns the filter conditions that every parent on the ops' paths
 // is missing or an object. Without them MongoDB would index into arrays
 // with numeric keys ("a.0") and silently ignore $unset through a scalar.
-func guards(ops []backend.Op) bson.D {
+func (b *Backend) guards(ops []backend.Op) bson.D {
 	var g bson.D
 	seen := map[string]bool{}
 	for _, op := range ops {
 		for i := 1; i < len(op.Path); i++ {
-			p := strings.Join(op.Path[:i], ".")
+			p := b.codec.path(op.Path[:i])
 			if seen[p] {
 				continue
 			}

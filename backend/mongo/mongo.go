@@ -97,6 +97,7 @@ func open(ctx context.Context, dsn string) (*Backend, error) {
 	if isFerretDB(info) {
 		b.ferret = true
 		b.codec.tag = true
+		b.codec.keys = true
 	}
 	return b, nil
 }
@@ -170,7 +171,7 @@ func (b *Backend) Get(ctx context.Context, coll, id string) (map[string]any, err
 	if err != nil {
 		return nil, fail(ctx, err)
 	}
-	return decodeDoc(raw, true)
+	return b.codec.decodeDoc(raw, true)
 }
 
 // Delete removes a record and its series.

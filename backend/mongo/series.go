@@ -165,7 +165,7 @@ func decodeBucket(bucket bson.Raw) ([]backend.Point, error) {
 	pts := make([]backend.Point, len(sv))
 	for i := range sv {
 		step, okS := sv[i].AsInt64OK()
-		v, err := decodeValue(vv[i])
+		v, err := codec{}.decodeValue(vv[i])
 		f, okV := v.(float64)
 		if n, isInt := v.(int64); isInt {
 			f, okV = float64(n), true

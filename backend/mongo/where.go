@@ -3,7 +3,6 @@ package mongo
 import (
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -38,10 +37,10 @@ var ops = map[backend.Cmp]string{backend.Eq: "$eq", backend.Lt: "$lt", backend.L
 // does, and never matches NaN except by equality with NaN.
 func (b *Backend) cond(c backend.Cond) ([]any, bool) {
 	op, ok := ops[c.Cmp]
-	if !ok || c.Path[0] == "_id" || !b.plain(c.Path) {
+	if !ok || c.Path[0] == "_id" {
 		return nil, false
 	}
-	path := strings.Join(c.Path, ".")
+	path := b.codec.path(c.Path)
 	test := func(op string, v any) bson.D { return bson.D{{Key: path, Value: bson.D{{Key: op, Value: v}}}} }
 	var f bson.D
 	switch v := c.Value.(type) {
@@ -89,7 +88,7 @@ func (b *Backend) cond(c backend.Cond) ([]any, bool) {
 	default:
 		return nil, false
 	}
-	return append(arrayGuards(c.Path), f), true
+	return append(b.arrayGuards(c.Path), f), true
 }
 
 // number returns the filter of a comparison with the number v (f is its
@@ -117,31 +116,17 @@ func (b *Backend) number(path string, cmp backend.Cmp, op string, f float64, v a
 
 // arrayGuards returns the filters that no value along path (path included)
 // is an array: with them MongoDB reads path as backend.Lookup does.
-func arrayGuards(path []string) []any {
+func (b *Backend) arrayGuards(path []string) []any {
 	g := make([]any, len(path))
 	for i := range path {
-		g[i] = bson.D{{Key: strings.Join(path[:i+1], "."), Value: bson.D{{Key: "$not", Value: bson.D{{Key: "$type", Value: "array"}}}}}}
+		g[i] = bson.D{{Key: b.codec.path(path[:i+1]), Value: bson.D{{Key: "$not", Value: bson.D{{Key: "$type", Value: "array"}}}}}}
 	}
 	return g
 }
 
-// plain reports whether the server can be asked about path: FerretDB v1
-// builds SQL JSON paths from keys without escaping them.
-func (b *Backend) plain(path []string) bool {
-	if !b.ferret {
-		return true
-	}
-	for _, k := range path {
-		if strings.ContainsAny(k, `"\`) || strings.TrimSpace(k) == "" {
-			return false
-		}
-	}
-	return true
-}
-
 // projection returns the projection of the paths in fields and the paths
-// it holds, or nil (whole documents) for nil fields or a path the server
-// cannot be asked about. MongoDB refuses a path beside one of its
+// it holds, or nil (whole documents) for nil fields or an empty path.
+// MongoDB refuses a path beside one of its
 // prefixes; the prefix is kept.
 func (b *Backend) projection(fields [][]string) (bson.D, [][]string) {
 	if fields == nil {
@@ -153,7 +138,7 @@ func (b *Backend) projection(fields [][]string) (bson.D, [][]string) {
 	var kept [][]string
 	for _, p := range paths {
 		switch {
-		case len(p) == 0 || !b.plain(p):
+		case len(p) == 0:
 			return nil, nil // the whole document
 		case p[0] == "_id":
 			continue
@@ -163,7 +148,7 @@ func (b *Backend) projection(fields [][]string) (bson.D, [][]string) {
 			}
 		}
 		kept = append(kept, p)
-		proj = append(proj, bson.E{Key: strings.Join(p, "."), Value: 1})
+		proj = append(proj, bson.E{Key: b.codec.path(p), Value: 1})
 	}
 	return proj, kept
 }
@@ -176,8 +161,8 @@ func (b *Backend) projection(fields [][]string) (bson.D, [][]string) {
 func (b *Backend) exclusion(omit [][]string) bson.D {
 	var proj bson.D
 	for _, p := range omit {
-		if len(p) == 1 && p[0] != "_id" && b.plain(p) && !slices.ContainsFunc(proj, func(e bson.E) bool { return e.Key == p[0] }) {
-			proj = append(proj, bson.E{Key: p[0], Value: 0})
+		if len(p) == 1 && p[0] != "_id" && !slices.ContainsFunc(proj, func(e bson.E) bool { return e.Key == b.codec.key(p[0]) }) {
+			proj = append(proj, bson.E{Key: b.codec.key(p[0]), Value: 0})
 		}
 	}
 	return proj

@@ -188,11 +188,22 @@ func table(e *env, docs []map[string]any) error {
 			row = append(row, cellAt(d, p))
 		}
 		for _, m := range metricNames {
-			row = append(row, cellAt(d, "metrics", m, "last"), cellAt(d, "metrics", m, "min"))
+			last, ok := metricLast(d, m)
+			row = append(row, cell(last, ok), cellAt(d, "metrics", m, "min"))
 		}
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	return tw.Flush()
+}
+
+// metricLast is a metric's last value: metrics.NAME.last, or the name of
+// a non-finite last value (NaN, +Inf, -Inf) that the summary keeps in
+// last_nonfinite, its last being null so that queries can rank runs.
+func metricLast(doc map[string]any, m string) (any, bool) {
+	if nf, ok := lookup(doc, "metrics", m, "last_nonfinite"); ok {
+		return nf, true
+	}
+	return lookup(doc, "metrics", m, "last")
 }
 
 func cellAt(doc map[string]any, path ...string) string {

@@ -159,11 +159,12 @@ func runDiff(e *env, args []string) error {
 	if names := union(ma, mb); len(names) > 0 {
 		section("metrics")
 		for _, m := range names {
-			for _, f := range [][2]string{{"last", "last"}, {"best", "min"}} {
-				va, oka := lookup(a, "metrics", m, f[1])
-				vb, okb := lookup(b, "metrics", m, f[1])
-				row(m+"."+f[0], va, vb, oka, okb, cell)
-			}
+			va, oka := metricLast(a, m)
+			vb, okb := metricLast(b, m)
+			row(m+".last", va, vb, oka, okb, cell)
+			va, oka = lookup(a, "metrics", m, "min")
+			vb, okb = lookup(b, "metrics", m, "min")
+			row(m+".best", va, vb, oka, okb, cell)
 		}
 	}
 	if err := tw.Flush(); err != nil {
