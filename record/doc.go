@@ -52,7 +52,10 @@
 //	seed                              WithSeed
 //	host, build, run                  the machine, the program and the process
 //	metrics.<name>                    summary of a logged metric: count, last, last_step,
-//	                                  last_time, min, min_step, max, max_step, mean, nans
+//	                                  last_time, min, min_step, max, max_step, mean, sum,
+//	                                  finite, nans, infs, neg_infs; last, min, max, mean
+//	                                  and sum are finite or null (last_nonfinite names a
+//	                                  NaN or infinite last value), so queries can rank runs
 //	ended, duration, error            written by Close (duration in seconds)
 //	anything else                     yours: Update, Set, Append, Unset
 //
