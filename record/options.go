@@ -175,17 +175,24 @@ func Fields(paths ...string) ListOption {
 		if q.fields == nil {
 			q.fields = [][]string{}
 		}
-		for _, p := range paths {
-			keys, err := ParsePath(p)
-			if err != nil {
-				if q.err == nil {
-					q.err = err
-				}
-				continue
-			}
-			q.fields = append(q.fields, keys)
-		}
+		q.fields = append(q.fields, q.paths(paths)...)
 	}
+}
+
+// paths parses dotted paths, keeping the first error for List.
+func (q *listQuery) paths(texts []string) [][]string {
+	var out [][]string
+	for _, p := range texts {
+		keys, err := ParsePath(p)
+		if err != nil {
+			if q.err == nil {
+				q.err = err
+			}
+			continue
+		}
+		out = append(out, keys)
+	}
+	return out
 }
 
 // Omit leaves the values at the given dotted paths out of the snapshots
@@ -194,18 +201,7 @@ func Fields(paths ...string) ListOption {
 // runs without their machine facts. Conditions and OrderBy still see the
 // omitted paths. With Fields, Omit removes from what Fields keeps.
 func Omit(paths ...string) ListOption {
-	return func(q *listQuery) {
-		for _, p := range paths {
-			keys, err := ParsePath(p)
-			if err != nil {
-				if q.err == nil {
-					q.err = err
-				}
-				continue
-			}
-			q.omit = append(q.omit, keys)
-		}
-	}
+	return func(q *listQuery) { q.omit = append(q.omit, q.paths(paths)...) }
 }
 
 // After keeps only the records listed after the record id: pass the last
