@@ -34,6 +34,7 @@ func TestErrorClassUnavailable(t *testing.T) {
 	for _, dsn := range []string{
 		"postgres://u:Sekr1tPw@" + freePort(t) + "/db?sslmode=disable&connect_timeout=5",
 		"sqlite://" + filepath.Join(t.TempDir(), "no", "such", "dir", "runs.db"),
+		"mongodb://u:Sekr1tPw@" + freePort(t) + "/db?serverSelectionTimeoutMS=1500&connectTimeoutMS=1000",
 	} {
 		_, err := record.Open(ctx, dsn)
 		if !errors.Is(err, record.ErrUnavailable) {

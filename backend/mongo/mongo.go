@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
 
 	"github.com/recordlab/go-record/backend"
@@ -236,6 +237,8 @@ func fail(ctx context.Context, err error, invalid ...int) error {
 		class = backend.ErrTooLarge
 	case mongo.IsDuplicateKeyError(err):
 		class = backend.ErrExists
+	case errors.As(err, new(topology.ServerSelectionError)), errors.As(err, new(*topology.ServerSelectionError)), mongo.IsNetworkError(err):
+		class = backend.ErrUnavailable // no server answered (refused, down, frozen)
 	case errors.As(err, &se):
 		switch {
 		case se.HasErrorCode(codeObjectTooLarge) || se.HasErrorCode(codeUpdateTooLarge) || se.HasErrorCode(codeUpdateTooLarge2):
