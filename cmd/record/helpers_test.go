@@ -211,3 +211,21 @@ func golden(t *testing.T, name, got string) {
 		t.Errorf("%s mismatch (-want +got):\n%s", path, d)
 	}
 }
+
+// TestLsRecordWithoutIDField: a record whose document lacks the id field
+// (written by another program) is listed under its real id, not "-".
+func TestLsRecordWithoutIDField(t *testing.T) {
+	dsn := "mem://" + unique("noid")
+	s := open(t, dsn)
+	var b backend.Backend
+	if !s.As(&b) {
+		t.Fatal("Store.As(*backend.Backend) = false")
+	}
+	if err := b.Insert(t.Context(), coll, "bare-1", map[string]any{"status": "completed", "lr": 0.1}); err != nil {
+		t.Fatal(err)
+	}
+	out := ok(t, "--dsn", dsn, "ls", coll)
+	if !strings.Contains(out, "bare-1") {
+		t.Fatalf("ls of a record without an id field:\n%s", out)
+	}
+}

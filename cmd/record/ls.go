@@ -119,7 +119,11 @@ func runLs(e *env, args []string) error {
 		}
 		n++
 		if !asJSON {
-			docs = append(docs, snap.Doc())
+			d := snap.Doc()
+			if _, ok := d["id"]; !ok {
+				d["id"] = snap.ID() // a record written without its id field
+			}
+			docs = append(docs, d)
 			continue
 		}
 		b, err := snap.MarshalJSON()
