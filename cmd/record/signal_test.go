@@ -134,7 +134,19 @@ func TestSignalStopsCommands(t *testing.T) {
 				t.Fatal(err)
 			}
 			if c.drain {
-				go io.Copy(io.Discard, stdout)
+				// Read, but slowly (about 100 KB/s), as a terminal or a
+				// pager would: the command cannot finish before the signal
+				// however fast the machine, yet its pipe never stays full.
+				go func() {
+					buf := make([]byte, 4096)
+					for {
+						if _, err := stdout.Read(buf); err != nil {
+							io.Copy(io.Discard, stdout)
+							return
+						}
+						time.Sleep(40 * time.Millisecond)
+					}
+				}()
 			}
 			exited := make(chan error, 1)
 			go func() { exited <- cmd.Wait() }()
