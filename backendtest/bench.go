@@ -1,6 +1,7 @@
 package backendtest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -422,7 +423,7 @@ func (bs *benchSuite) topN(b *testing.B) {
 	for i := range idx {
 		idx[i] = i
 	}
-	slices.SortFunc(idx, func(x, y int) int { return cmpFloat(benchLoss(x), benchLoss(y)) })
+	slices.SortFunc(idx, func(x, y int) int { return cmp.Compare(benchLoss(x), benchLoss(y)) })
 	want := []string{}
 	for _, i := range idx[:min(n, benchTopN)] {
 		want = append(want, benchID(i))
@@ -474,16 +475,6 @@ func (bs *benchSuite) topN(b *testing.B) {
 		done(benchTopN, "records/s")
 		check(b, "Raw.TopN", got)
 	})
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (bs *benchSuite) readSeries(b *testing.B) {
