@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/recordlab/go-record/backend"
 )
@@ -51,6 +52,12 @@ func (s *Store) List(ctx context.Context, coll string, opts ...ListOption) iter.
 			return
 		}
 		bq := q.Query
+		now := time.Now()
+		pushed, exact, touched := statusConds(q.Where, now)
+		bq.Where = pushed
+		if !exact {
+			bq.Limit = 0
+		}
 		if q.fields != nil {
 			bq.Fields = slices.Clone(q.fields)
 			for _, c := range q.Where {
@@ -58,6 +65,9 @@ func (s *Store) List(ctx context.Context, coll string, opts ...ListOption) iter.
 			}
 			if q.OrderBy != nil {
 				bq.Fields = append(bq.Fields, q.OrderBy)
+			}
+			if touched || slices.ContainsFunc(q.fields, func(f []string) bool { return f[0] == "status" }) {
+				bq.Fields = append(bq.Fields, []string{aliveKey})
 			}
 		}
 		if q.omit != nil && q.fields == nil {
@@ -78,6 +88,7 @@ func (s *Store) List(ctx context.Context, coll string, opts ...ListOption) iter.
 				yield(nil, s.fail(ctx, "list", coll, "", err))
 				return
 			}
+			markCrashed(it.Doc, now)
 			if !q.Follows(it.ID) || !backend.Match(it.Doc, q.Where) {
 				continue
 			}

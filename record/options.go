@@ -23,6 +23,9 @@ type createConfig struct {
 	interrupts    bool // WithInterruptHandling
 	// systemInterval is the sampling interval of WithSystemMetrics; 0 is off.
 	systemInterval time.Duration
+	heartbeat      time.Duration
+	memoryBound    int
+	writeTimeout   time.Duration
 }
 
 // WithID gives the record an id of the caller's choosing instead of a
@@ -42,12 +45,41 @@ func WithFlushInterval(d time.Duration) CreateOption {
 // before the interval ends (default 1000).
 func WithBatchSize(n int) CreateOption { return func(c *createConfig) { c.batchSize = n } }
 
+// maxBatch caps WithBatchSize: one batch is one write and one spool entry.
+const maxBatch = 100_000
+
+// WithHeartbeat sets how often a running record's heartbeat is refreshed
+// when nothing else is written (default DefaultHeartbeat, 30s). A running
+// record whose heartbeat is older than 3 intervals reads as crashed.
+func WithHeartbeat(d time.Duration) CreateOption { return func(c *createConfig) { c.heartbeat = d } }
+
+// DefaultMemoryBound is the default of WithMemoryBound.
+const DefaultMemoryBound = 32 << 20
+
+// WithMemoryBound sets how many bytes of logged points may wait in memory
+// for the store (default 32 MiB, about 700,000 points). Beyond it, and
+// whenever the store cannot be reached, they wait in the spool on disk
+// instead; Log never blocks and never drops a point.
+func WithMemoryBound(bytes int) CreateOption { return func(c *createConfig) { c.memoryBound = bytes } }
+
+// DefaultWriteTimeout is the default of WithWriteTimeout.
+const DefaultWriteTimeout = 30 * time.Second
+
+// WithWriteTimeout bounds each background write (default 30s): a write
+// that a hung server does not answer in time is abandoned and retried
+// (exactly once: a batch the server applied is not stored again), and
+// what waits is spooled meanwhile.
+func WithWriteTimeout(d time.Duration) CreateOption {
+	return func(c *createConfig) { c.writeTimeout = d }
+}
+
 // WithoutHost leaves out the host, build and run facts that Create
 // otherwise stores.
 func WithoutHost() CreateOption { return func(c *createConfig) { c.hostFacts = false } }
 
 func newConfig(opts []CreateOption) createConfig {
-	c := createConfig{flushInterval: time.Second, batchSize: 1000, hostFacts: true}
+	c := createConfig{flushInterval: time.Second, batchSize: 1000, hostFacts: true,
+		heartbeat: DefaultHeartbeat, memoryBound: DefaultMemoryBound, writeTimeout: DefaultWriteTimeout}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -56,6 +88,16 @@ func newConfig(opts []CreateOption) createConfig {
 	}
 	if c.batchSize <= 0 {
 		c.batchSize = 1000
+	}
+	c.batchSize = min(c.batchSize, maxBatch)
+	if c.heartbeat <= 0 {
+		c.heartbeat = DefaultHeartbeat
+	}
+	if c.memoryBound <= 0 {
+		c.memoryBound = DefaultMemoryBound
+	}
+	if c.writeTimeout <= 0 {
+		c.writeTimeout = DefaultWriteTimeout
 	}
 	return c
 }

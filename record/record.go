@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -12,18 +13,27 @@ import (
 	"time"
 
 	"github.com/recordlab/go-record/backend"
+	"github.com/recordlab/go-record/internal/spool"
 )
 
-// Status values of a record's "status" field.
+// Status values of a record's "status" field. A record is running from
+// Create until Close; Close makes it completed, failed (runErr not nil) or
+// interrupted (runErr is ErrInterrupted, as on SIGINT or SIGTERM with
+// WithInterruptHandling). A running record whose handle stopped writing
+// its heartbeat for 3 intervals (the process was killed, the machine
+// died) reads as crashed wherever it is read (Snapshot.Status, List and
+// its conditions on status, the CLI), without anyone writing to it; the
+// stored status stays running, and Resume revives it.
 const (
 	StatusRunning     = "running"
 	StatusCompleted   = "completed"
 	StatusFailed      = "failed"
 	StatusInterrupted = "interrupted"
+	StatusCrashed     = "crashed"
 )
 
 // Fields that the record manages itself; user writes to them are refused.
-var reserved = []string{"_id", "id", "collection", "created", "status", "ended", "duration", "error", "metrics", "series", "updated"}
+var reserved = []string{"_id", "id", "collection", "created", "status", "ended", "duration", "error", "metrics", "series", "updated", batchesKey, heartbeatKey, aliveKey}
 
 // Record is a running experiment that a program writes into. Its methods
 // are safe for concurrent use. Close it when the run ends.
@@ -34,25 +44,50 @@ type Record struct {
 	cfg   createConfig
 	// created is the record's created time, for the duration Close stores.
 	created time.Time
+	// writer identifies this handle in the batches it writes.
+	writer string
+	// lastSteps are the greatest stored steps per metric when the handle
+	// was made (Resume).
+	lastSteps map[string]int64
 
 	sealed atomic.Bool
 
-	mu       sync.Mutex         // guards pending, logErr
-	pending  map[string]*buffer // metric name -> points not yet written
+	mu       sync.Mutex         // guards pending, npending, logErr, closing
+	pending  map[string]*buffer // metric name -> points not yet cut into batches
 	npending int
 	logErr   error // invalid metric names, reported by Flush/Close
+	closing  bool  // Close has begun: Log refuses points
 
-	flushMu   sync.Mutex // one flush at a time; guards summaries and flushErr
-	summaries map[string]*summary
-	dirty     map[string]bool // summaries stored in memory but not yet in the document
-	flushErr  error           // a failed background flush, reported by the next Flush/Close
+	qmu        sync.Mutex // guards what follows, to lastWrite
+	queue      []*item    // batches in memory, in sequence order, after the spooled ones
+	queued     int        // points in queue
+	nextSeq    int64      // sequence of the last batch made
+	lastQueued int64      // sequence of the last batch queued (heartbeats aside)
+	acked      int64      // every batch up to this one is shipped (or refused for good)
+	outage     error      // the last attempt failed for a reason that may pass; nil once one succeeds
+	failures   int        // attempts that failed for a reason that may pass
+	flushErr   error      // a batch refused for good, reported by the next Flush/Close
+	progress   chan struct{}
+	abandoned  bool // Close gave up on the store: the writer ships nothing more
+	// The spool: the journal (nil until the first spill), the offset of
+	// the oldest batch not shipped, how many batches and points it holds
+	// and the sequence of the last one.
+	spool      *spool.Journal
+	spoolOff   int64
+	spooled    int
+	spooledPts int
+	spooledTo  int64
+
+	lastWrite time.Time // writer goroutine only
 
 	system *systemSampler // WithSystemMetrics; nil when off
 
-	kick     chan struct{}
-	stop     chan struct{}
-	stopOnce sync.Once
-	done     chan struct{}
+	wctx         context.Context // writes of the writer goroutine; cancelled when it stops
+	cancelWrites context.CancelFunc
+	kick         chan struct{}
+	stop         chan struct{}
+	stopOnce     sync.Once
+	done         chan struct{}
 }
 
 // ID returns the record's id.
@@ -77,11 +112,14 @@ func (s *Store) Create(ctx context.Context, coll string, opts ...CreateOption) (
 	} else if err := ValidID(cfg.id); err != nil {
 		return nil, err
 	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
 	doc := map[string]any{
 		"id":         cfg.id,
 		"collection": coll,
-		"created":    time.Now().UTC().Truncate(time.Millisecond),
+		"created":    now,
 		"status":     StatusRunning,
+		heartbeatKey: now,
+		aliveKey:     now.Add(missedHeartbeats * cfg.heartbeat),
 	}
 	if cfg.seed != nil {
 		doc["seed"] = *cfg.seed
@@ -95,20 +133,36 @@ func (s *Store) Create(ctx context.Context, coll string, opts ...CreateOption) (
 			doc[k] = v
 		}
 	}
+	if s.offline {
+		return s.startOffline(coll, cfg, doc)
+	}
 	if err := s.do(ctx, "insert", coll, cfg.id, func() error { return s.b.Insert(ctx, coll, cfg.id, doc) }); err != nil {
 		return nil, err
 	}
 	return s.start(coll, cfg, doc), nil
 }
 
-// Resume continues a record that is not sealed, for example after the
-// process that created it crashed. A sealed record returns ErrSealed.
+// Resume continues a record that is not sealed (running, or crashed: a
+// running record whose heartbeat stopped), for example after the process
+// that created it was killed. A sealed record returns ErrSealed.
+//
+// Resume recomputes each metric's summary from its stored points and
+// stores it where it differs (a backend that cannot write points and
+// summary in one step may have been interrupted between the two), revives
+// the heartbeat, and reports with LastSteps where each metric's stored
+// points end, so that the resumed run can continue without writing a step
+// twice. It reads every stored point once: a long run costs a few seconds
+// per ten million points. It assumes no other handle writes the record
+// meanwhile.
 func (s *Store) Resume(ctx context.Context, coll, id string, opts ...CreateOption) (*Record, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
 	if err := validRef(coll, id); err != nil {
 		return nil, err
+	}
+	if s.offline {
+		return nil, &Error{Op: "resume", Collection: coll, ID: id, err: errOffline}
 	}
 	var doc map[string]any
 	err := s.do(ctx, "resume", coll, id, func() (err error) {
@@ -123,32 +177,96 @@ func (s *Store) Resume(ctx context.Context, coll, id string, opts ...CreateOptio
 	}
 	cfg := newConfig(opts)
 	cfg.id = id
-	return s.start(coll, cfg, doc), nil
+	last, ops, err := s.recount(ctx, coll, id, doc)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	ops = append(ops,
+		backend.Op{Kind: backend.Set, Path: []string{heartbeatKey}, Value: now},
+		backend.Op{Kind: backend.Set, Path: []string{aliveKey}, Value: now.Add(missedHeartbeats * cfg.heartbeat)},
+	)
+	if err := s.do(ctx, "resume", coll, id, func() error { return s.b.Merge(ctx, coll, id, ops) }); err != nil {
+		return nil, err
+	}
+	r := s.start(coll, cfg, doc)
+	r.lastSteps = last
+	return r, nil
 }
+
+// recount recomputes the summary of every metric of a record from its
+// stored points. It returns each metric's greatest stored step and the ops
+// that correct the summaries that differ.
+func (s *Store) recount(ctx context.Context, coll, id string, doc map[string]any) (map[string]int64, []backend.Op, error) {
+	stored, _ := doc["metrics"].(map[string]any)
+	names := make([]string, 0, len(stored))
+	for name := range stored {
+		names = append(names, name)
+	}
+	if bs, ok := s.b.(backend.BatchStore); ok {
+		var more []string
+		err := s.do(ctx, "resume", coll, id, func() (err error) {
+			more, err = bs.SeriesNames(ctx, coll, id)
+			return err
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		names = append(names, more...)
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	last := map[string]int64{}
+	var ops []backend.Op
+	for _, name := range names {
+		if validMetric(name) != nil {
+			continue
+		}
+		sum := newSummary()
+		for pts, err := range newSnapshot(s, coll, id, doc).Series(ctx, name) {
+			if err != nil {
+				return nil, nil, err
+			}
+			sum.add(pts)
+		}
+		if sum.Count > 0 {
+			last[name] = sum.LastStep
+		}
+		old, _ := stored[name].(map[string]any)
+		if old == nil && sum.Count == 0 {
+			continue
+		}
+		if old == nil || !summaryFromDoc(old).equal(sum) {
+			ops = append(ops, sum.op(name))
+		}
+	}
+	return last, ops, nil
+}
+
+// LastSteps returns, for a record continued with Resume, the greatest
+// stored step of each metric that has points: logging from
+// LastSteps()[name]+1 on writes no step twice. It is empty for a record
+// made by Create.
+func (r *Record) LastSteps() map[string]int64 { return maps.Clone(r.lastSteps) }
 
 func (s *Store) start(coll string, cfg createConfig, doc map[string]any) *Record {
 	r := &Record{
-		store:     s,
-		coll:      coll,
-		id:        cfg.id,
-		cfg:       cfg,
-		pending:   map[string]*buffer{},
-		summaries: map[string]*summary{},
-		dirty:     map[string]bool{},
-		kick:      make(chan struct{}, 1),
-		stop:      make(chan struct{}),
-		done:      make(chan struct{}),
+		store:    s,
+		coll:     coll,
+		id:       cfg.id,
+		cfg:      cfg,
+		writer:   newWriterID(),
+		pending:  map[string]*buffer{},
+		progress: make(chan struct{}),
+		kick:     make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
 	}
+	r.wctx, r.cancelWrites = context.WithCancel(context.Background())
+	r.lastWrite = time.Now()
 	r.created, _ = doc["created"].(time.Time)
-	if m, ok := doc["metrics"].(map[string]any); ok {
-		for name, v := range m {
-			if sm, ok := v.(map[string]any); ok {
-				r.summaries[name] = summaryFromDoc(sm)
-			}
-		}
-	}
 	s.track(r)
-	go r.flusher()
+	go r.run()
 	if cfg.systemInterval > 0 {
 		r.startSystemMetrics(cfg.systemInterval)
 	}
@@ -322,6 +440,13 @@ func (r *Record) merge(ctx context.Context, ops []backend.Op) error {
 	if err := checkPrefixes(ops); err != nil {
 		return err
 	}
+	if r.store.offline {
+		r.qmu.Lock()
+		seq := r.enqueueLocked(ops)
+		r.qmu.Unlock()
+		r.kickWriter()
+		return r.waitFor(ctx, seq, "merge")
+	}
 	return r.store.do(ctx, "merge", r.coll, r.id, func() error { return r.store.b.Merge(ctx, r.coll, r.id, ops) })
 }
 
@@ -348,16 +473,21 @@ func checkPrefixes(ops []backend.Op) error {
 // Close flushes every logged metric, then seals the record: status
 // "completed" when runErr is nil, else "failed" with runErr's text (or
 // "interrupted" when runErr is ErrInterrupted), the end time and the
-// duration in seconds. A sealed record refuses writes with ErrSealed.
-// If the flush fails the record is not sealed, so Close can be retried.
+// duration in seconds. The seal is written after the last point, in the
+// same ordered, exactly-once stream. A sealed record refuses writes with
+// ErrSealed.
+//
+// Close returns by ctx's deadline. If the store cannot be reached (or the
+// deadline passes first) and the store has a spool, what is not written
+// yet, the seal included, is left in the spool on disk and Close returns a
+// *SpoolError that says where (errors.Is ErrUnavailable): nothing is lost,
+// `record sync` ships it. Without a spool (mem://) the record stays open,
+// so that Close can be called again.
 func (r *Record) Close(ctx context.Context, runErr error) error {
 	if err := r.check(ctx); err != nil {
 		return err
 	}
 	r.system.close()
-	if err := r.Flush(ctx); err != nil {
-		return err
-	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	status := StatusCompleted
 	ops := []backend.Op{{Kind: backend.Set, Path: []string{"ended"}, Value: now}}
@@ -373,13 +503,44 @@ func (r *Record) Close(ctx context.Context, runErr error) error {
 	if !r.created.IsZero() {
 		ops = append(ops, backend.Op{Kind: backend.Set, Path: []string{"duration"}, Value: now.Sub(r.created).Seconds()})
 	}
-	if err := r.store.do(ctx, "close", r.coll, r.id, func() error { return r.store.b.Merge(ctx, r.coll, r.id, ops) }); err != nil {
-		return err
+	r.mu.Lock()
+	if r.closing {
+		r.mu.Unlock()
+		return &Error{Op: "close", Collection: r.coll, ID: r.id, err: fmt.Errorf("a Close is under way: %w", ErrSealed)}
+	}
+	r.closing = true
+	r.cutLocked()
+	logErr := r.logErr
+	r.logErr = nil
+	r.qmu.Lock()
+	seal := r.enqueueLocked(ops)
+	r.qmu.Unlock()
+	r.mu.Unlock()
+	r.kickWriter()
+	err := r.waitFor(ctx, seal, "close")
+	r.qmu.Lock()
+	bgErr := r.flushErr
+	r.flushErr = nil
+	r.qmu.Unlock()
+	if err != nil && !r.abandon() {
+		// Nothing is lost, but nothing is safe on disk either: the record
+		// stays open for another Close. Take the seal back.
+		r.qmu.Lock()
+		r.queue = slices.DeleteFunc(r.queue, func(it *item) bool { return it.seq == seal })
+		r.qmu.Unlock()
+		r.mu.Lock()
+		r.closing = false
+		r.mu.Unlock()
+		return errors.Join(logErr, bgErr, err)
+	}
+	if err != nil {
+		err = r.spoolError("close", err)
 	}
 	r.sealed.Store(true)
 	r.stopFlusher(ctx)
+	r.closeSpool()
 	r.store.untrack(r)
-	return nil
+	return errors.Join(logErr, bgErr, err)
 }
 
 // ErrInterrupted, given to Close, marks the run "interrupted" (for

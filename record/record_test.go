@@ -3,6 +3,7 @@ package record_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -137,8 +138,10 @@ func TestNewIDUnique(t *testing.T) {
 	}
 }
 
-// A failed background flush is reported by the next Flush, and the points
-// are kept and written once the backend recovers.
+// A write that fails for a reason that may pass is reported by the Flush
+// that waits for it (the store has no spool), the points stay queued, and
+// once the backend recovers they are written once, and the error is not
+// reported again.
 func TestFlushErrorReportedAndRetried(t *testing.T) {
 	ctx := t.Context()
 	b := memory.New()
@@ -149,7 +152,7 @@ func TestFlushErrorReportedAndRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	boom := errors.New("disk on fire")
-	b.Inject(memory.Fault{Op: memory.OpAppendSeries, Kind: memory.FailBefore, Err: boom})
+	b.Inject(memory.Fault{Op: memory.OpApplyBatch, Kind: memory.FailBefore, Err: boom})
 	for i := range 10 {
 		rec.Log(int64(i), record.Metrics{"loss": float64(i)})
 	}
@@ -176,7 +179,9 @@ func TestFlushErrorReportedAndRetried(t *testing.T) {
 	}
 }
 
-// A background flush failure is never dropped: a later Flush returns it.
+// A batch the store refuses for good is never dropped silently: the next
+// Flush returns the refusal, once; a failure that passed is not reported
+// (a stale error would make Close fail on a healthy store).
 func TestBackgroundFlushErrorSurfaces(t *testing.T) {
 	ctx := t.Context()
 	b := memory.New()
@@ -186,30 +191,49 @@ func TestBackgroundFlushErrorSurfaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	boom := errors.New("network down")
-	b.Inject(memory.Fault{Op: memory.OpAppendSeries, Kind: memory.FailBefore, Err: boom, Times: 1})
+	b.Inject(memory.Fault{Op: memory.OpApplyBatch, Kind: memory.FailBefore, Err: errors.New("network down"), Times: 1})
 	rec.Log(1, record.Metrics{"loss": 1})
-	// The background flusher fails once, then retries and succeeds.
+	waitPoints(t, b, rec.ID(), 1)
+	if err := rec.Flush(ctx); err != nil {
+		t.Fatalf("Flush after a failure that passed = %v, want nil", err)
+	}
+	refused := fmt.Errorf("document too big: %w", record.ErrTooLarge)
+	b.Inject(memory.Fault{Op: memory.OpApplyBatch, Kind: memory.FailBefore, Err: refused, Times: 1})
+	rec.Log(2, record.Metrics{"loss": 2})
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		n := 0
-		for pts, err := range b.ReadSeries(ctx, "c", rec.ID(), "loss") {
-			if err != nil {
-				t.Fatal(err)
+		rec.Log(3, record.Metrics{"other": 3})
+		if err := rec.Flush(ctx); err != nil {
+			if !errors.Is(err, record.ErrTooLarge) {
+				t.Fatalf("Flush = %v, want the refusal", err)
 			}
-			n += len(pts)
-		}
-		if n == 1 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the background flusher did not store the point after the fault expired")
+			t.Fatal("the refusal was never reported")
 		}
-	}
-	if err := rec.Flush(ctx); !errors.Is(err, boom) {
-		t.Fatalf("Flush = %v, want the background error %v", err, boom)
 	}
 	if err := rec.Flush(ctx); err != nil {
 		t.Fatalf("second Flush = %v, want nil (reported once)", err)
+	}
+}
+
+// waitPoints waits until the memory backend holds n points of loss.
+func waitPoints(t *testing.T, b *memory.Backend, id string, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		got := 0
+		for pts, err := range b.ReadSeries(t.Context(), "c", id, "loss") {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got += len(pts)
+		}
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the writer stored %d points, want %d", got, n)
+		}
 	}
 }
 

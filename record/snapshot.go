@@ -24,6 +24,7 @@ type Snapshot struct {
 }
 
 func newSnapshot(s *Store, coll, id string, doc map[string]any) *Snapshot {
+	markCrashed(doc, time.Now())
 	return &Snapshot{store: s, coll: coll, id: id, doc: doc}
 }
 
@@ -33,8 +34,8 @@ func (s *Snapshot) ID() string { return s.id }
 // Collection returns the record's collection.
 func (s *Snapshot) Collection() string { return s.coll }
 
-// Status returns the record's status: running, completed, failed or
-// interrupted.
+// Status returns the record's status: running, completed, failed,
+// interrupted, or crashed for a running record whose heartbeat stopped.
 func (s *Snapshot) Status() string { v, _ := s.doc["status"].(string); return v }
 
 // Created returns the time the record was created.

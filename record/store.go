@@ -3,13 +3,18 @@ package record
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/url"
 	"os"
 	"reflect"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/recordlab/go-record/backend"
 	"github.com/recordlab/go-record/internal/redact"
+	"github.com/recordlab/go-record/internal/spool"
 )
 
 // ResolveDSN returns the DSN that Open(ctx, dsn) opens: dsn itself, or
@@ -43,6 +48,14 @@ type Store struct {
 	secrets []string // of the DSN, removed from every error
 	gate    gate
 
+	// dsn is the store's DSN with secrets redacted, which names it in the
+	// spool; spoolRoot is the spool directory, "" when the store has no
+	// spool (mem://, NewStore, x-spool=off); offline says that nothing is
+	// sent to the store (x-offline=true): writes go to the spool only.
+	dsn       string
+	spoolRoot string
+	offline   bool
+
 	mu   sync.Mutex
 	open map[*Record]struct{} // records to flush on Close
 }
@@ -53,7 +66,15 @@ type Store struct {
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	dsn = ResolveDSN(dsn)
 	secrets := redact.Secrets(dsn)
-	b, err := backend.Open(ctx, dsn)
+	dsn, opts := takeOptions(dsn, "x-offline", "x-spool")
+	spoolRoot, offline, err := spoolOptions(dsn, opts)
+	if err != nil {
+		return nil, &Error{Op: "open " + redact.DSN(dsn), err: redact.Error(err, secrets...)}
+	}
+	var b backend.Backend = offlineBackend{}
+	if !offline {
+		b, err = backend.Open(ctx, dsn)
+	}
 	if err != nil {
 		e := &Error{Op: "open " + redact.DSN(dsn), err: redact.Error(err, secrets...)}
 		if ctx.Err() != nil {
@@ -63,7 +84,35 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	s := NewStore(b)
 	s.secrets = secrets
+	s.dsn = redact.DSN(dsn)
+	s.spoolRoot, s.offline = spoolRoot, offline
 	return s, nil
+}
+
+// spoolOptions reads the DSN options of the spool: x-spool (a directory,
+// or "off"; default SpoolDir) and x-offline (true or false).
+func spoolOptions(dsn string, opts map[string]string) (root string, offline bool, err error) {
+	if v, ok := opts["x-offline"]; ok {
+		offline, err = strconv.ParseBool(v)
+		if err != nil {
+			return "", false, fmt.Errorf("x-offline=%q: want true or false: %w", v, ErrInvalid)
+		}
+	}
+	root, set := opts["x-spool"]
+	if root, err = url.PathUnescape(root); err != nil {
+		return "", false, fmt.Errorf("x-spool: %w: %w", err, ErrInvalid)
+	}
+	mem := strings.HasPrefix(strings.ToLower(dsn), "mem:")
+	switch {
+	case root == "off" || (mem && !set):
+		if offline {
+			return "", false, fmt.Errorf("x-offline needs a spool (x-spool is off, or the store is mem://): %w", ErrInvalid)
+		}
+		return "", false, nil
+	case !set || root == "":
+		root, err = spool.Root()
+	}
+	return root, offline, err
 }
 
 // NewStore returns a Store over a backend the caller opened. Closing the
@@ -113,9 +162,13 @@ func (s *Store) Close(ctx context.Context) error {
 	var errs []error
 	for _, r := range recs {
 		if err := r.Flush(ctx); err != nil && !errors.Is(err, ErrSealed) {
+			if r.abandon() {
+				err = r.spoolError("close store", err)
+			}
 			errs = append(errs, err)
 		}
 		r.stopFlusher(ctx)
+		r.closeSpool()
 	}
 	idle, ok := s.shut()
 	if !ok {

@@ -306,14 +306,14 @@ func (t *transfer) prepare(ctx context.Context, in incoming) (incoming, error) {
 		if _, ok := metrics[name]; ok {
 			continue
 		}
-		var sum *summary
+		sum := newSummary()
 		for pts, err := range in.series(name) {
 			if err != nil {
 				return in, err
 			}
-			sum = sum.add(pts)
+			sum.add(pts)
 		}
-		if sum == nil || sum.Count == 0 {
+		if sum.Count == 0 {
 			continue // no points: nothing to summarize
 		}
 		if built == nil {
@@ -322,7 +322,7 @@ func (t *transfer) prepare(ctx context.Context, in incoming) (incoming, error) {
 				built = map[string]any{}
 			}
 		}
-		built[name] = sum.op(name).Value
+		built[name] = sum.doc()
 	}
 	if built != nil {
 		edit()

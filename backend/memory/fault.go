@@ -22,9 +22,11 @@ const (
 	OpPing
 	OpAppendSeries
 	OpReadSeries
+	OpApplyBatch
+	OpSeriesNames
 )
 
-var opNames = [...]string{"any", "insert", "merge", "get", "drop", "delete", "collections", "list", "ping", "append-series", "read-series"}
+var opNames = [...]string{"any", "insert", "merge", "get", "drop", "delete", "collections", "list", "ping", "append-series", "read-series", "apply-batch", "series-names"}
 
 // String returns the method's name: "insert", "append-series", ...
 func (o Op) String() string {

@@ -70,6 +70,7 @@ var (
 	_ backend.Lister      = (*Backend)(nil)
 	_ backend.Pinger      = (*Backend)(nil)
 	_ backend.SeriesStore = (*Backend)(nil)
+	_ backend.BatchStore  = (*Backend)(nil)
 )
 
 // Open opens mem:// (a fresh store) or mem://NAME (a named store, shared
@@ -380,3 +381,48 @@ const readBatch = 4096
 // keeps its data for the next Open of its name. Package record makes no
 // call on a Backend after Close.
 func (b *Backend) Close() error { return nil }
+
+// ApplyBatch implements backend.BatchStore: the document change and the
+// points are one step under the store's lock.
+func (b *Backend) ApplyBatch(ctx context.Context, coll, id string, bt backend.Batch) error {
+	after, err := b.enter(ctx, OpApplyBatch)
+	if err != nil {
+		return err
+	}
+	b.d.mu.Lock()
+	defer b.d.mu.Unlock()
+	doc, ok := b.d.colls[coll][id]
+	if !ok {
+		return fmt.Errorf("memory: %w", backend.ErrNotFound)
+	}
+	ops, apply, err := bt.Update(doc)
+	if err != nil || !apply {
+		return err
+	}
+	if err := docops.Apply(doc, ops); err != nil {
+		return fmt.Errorf("memory: %w", err)
+	}
+	if len(bt.Points) > 0 {
+		k := seriesKey{coll, id, bt.Metric}
+		b.d.series[k] = append(b.d.series[k], bt.Points...)
+	}
+	return after
+}
+
+// SeriesNames implements backend.BatchStore.
+func (b *Backend) SeriesNames(ctx context.Context, coll, id string) ([]string, error) {
+	after, err := b.enter(ctx, OpSeriesNames)
+	if err != nil {
+		return nil, err
+	}
+	b.d.mu.RLock()
+	defer b.d.mu.RUnlock()
+	var names []string
+	for k, pts := range b.d.series {
+		if k.coll == coll && k.id == id && len(pts) > 0 {
+			names = append(names, k.name)
+		}
+	}
+	slices.Sort(names)
+	return names, after
+}

@@ -1,0 +1,43 @@
+package spool_test
+
+import (
+	"testing"
+
+	"github.com/recordlab/go-record/internal/spool"
+)
+
+// BenchmarkAppend measures Append of a 1000-point entry, fsync included,
+// on the test's temporary directory (a real disk) and on a tmpfs (encoding
+// and write without a device flush; needs root).
+func BenchmarkAppend(b *testing.B) {
+	for _, where := range []string{"TempDir", "tmpfs"} {
+		b.Run(where, func(b *testing.B) {
+			root := b.TempDir()
+			if where == "tmpfs" {
+				root = smallFS(b, "1g")
+			}
+			j, err := spool.Create(root, header())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer j.Close()
+			e := bigEntry(1, 1000)
+			start, err := j.Append(e)
+			if err != nil {
+				b.Fatal(err)
+			}
+			end, _ := j.Append(e)
+			b.SetBytes(end - start)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				if i%10000 == 9999 {
+					j.Reset() // stay within the tmpfs
+				}
+				if _, err := j.Append(e); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,346 @@
+package record
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/recordlab/go-record/backend"
+	"github.com/recordlab/go-record/internal/spool"
+)
+
+// The spool: batches that the store could not take yet (it was
+// unreachable, or the queue in memory was over its bound, or the store is
+// offline) wait in an append-only journal on disk, one file per writing
+// handle, under SpoolDir. An entry is fsynced before it counts as
+// spooled; a torn last entry after a crash is cut off. The writer ships
+// spooled batches first, in sequence order, and empties the journal once
+// everything in it is shipped; what a process left behind, Store.Sync (the
+// CLI's `record sync`) ships. Shipping goes through ApplyBatch with the
+// batch's original writer and sequence, so that a batch applied before it
+// was spooled, or shipped twice by an interrupted sync, is stored once.
+
+// SpoolError reports writes that the store did not take and that are safe
+// in the spool on disk, to be shipped by `record sync` (Store.Sync). It
+// matches ErrUnavailable with errors.Is, and the cause (a context error,
+// the store's error) too.
+type SpoolError struct {
+	Op         string
+	Collection string
+	ID         string
+	// Path is the journal file that holds the writes.
+	Path string
+	// Points is the number of metric points in it; the record's seal and
+	// other writes may be there too.
+	Points int
+	// Err is why the store did not take them.
+	Err error
+}
+
+func (e *SpoolError) Error() string {
+	return fmt.Sprintf("record: %s %s/%s: the store did not take the writes (%v); %d points and the rest of the run are safe in the spool at %s: run `record sync` to ship them",
+		e.Op, e.Collection, e.ID, e.Err, e.Points, e.Path)
+}
+
+// Unwrap returns ErrUnavailable and the cause.
+func (e *SpoolError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }
+
+// errOffline is the cause of every store call of an offline Store.
+var errOffline = fmt.Errorf("the store is offline (x-offline): writes go to the spool, `record sync` ships them: %w", ErrUnavailable)
+
+// pointBytes is what one queued point costs in memory, for the bound.
+const pointBytes = 48
+
+// spillIfNeeded moves the queue to the spool when the store failed, when
+// the queue is over the memory bound, or when the store is offline.
+func (r *Record) spillIfNeeded(failed bool) {
+	if r.store.spoolRoot == "" {
+		return
+	}
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	if r.abandoned || !(failed || r.store.offline || r.queued*pointBytes > r.cfg.memoryBound) {
+		return
+	}
+	r.spillLocked()
+}
+
+// spillLocked appends the queue, oldest first, to the spool. qmu is held.
+// A batch that cannot be spooled (disk full) stays in memory, and the
+// error is reported by the next Flush or Close.
+func (r *Record) spillLocked() {
+	defer r.wakeLocked()
+	for len(r.queue) > 0 {
+		it := r.queue[0]
+		if it.heartbeat {
+			r.queue = r.queue[1:]
+			continue
+		}
+		if r.spool == nil {
+			j, err := spool.Create(r.store.spoolRoot, spool.Header{
+				Store: r.store.dsn, Collection: r.coll, ID: r.id, Writer: r.writer,
+				Created: time.Now().UTC(),
+			})
+			if err != nil {
+				r.spoolFailed(err)
+				return
+			}
+			r.spool, r.spoolOff = j, j.Start()
+		}
+		_, err := r.spool.Append(spool.Entry{Seq: it.seq, Create: it.create, Metric: it.metric, Points: it.pts, Ops: it.ops})
+		if err != nil {
+			r.spoolFailed(err)
+			return
+		}
+		r.spooled++
+		r.spooledTo = it.seq
+		r.spooledPts += len(it.pts)
+		r.queue[0] = nil
+		r.queue = r.queue[1:]
+		r.queued -= len(it.pts)
+	}
+}
+
+func (r *Record) spoolFailed(err error) {
+	if r.flushErr == nil {
+		r.flushErr = &Error{Op: "spool", Collection: r.coll, ID: r.id, err: err}
+	}
+}
+
+// spoolHeadLocked reads the oldest spooled batch. qmu is held.
+func (r *Record) spoolHeadLocked() (*item, int64, error) {
+	e, next, err := r.spool.Read(r.spoolOff)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			err = fmt.Errorf("%d spooled batches missing at offset %d of %s", r.spooled, r.spoolOff, r.spool.Path())
+		}
+		return nil, 0, &Error{Op: "read spool", Collection: r.coll, ID: r.id, err: err}
+	}
+	return &item{seq: e.Seq, metric: e.Metric, pts: e.Points, ops: e.Ops, create: e.Create}, next, nil
+}
+
+// spoolPopLocked drops a shipped spooled batch; an empty spool is reset.
+// qmu is held.
+func (r *Record) spoolPopLocked(it *item, next int64) {
+	r.spoolOff = next
+	r.spooled--
+	r.spooledPts -= len(it.pts)
+	if r.spooled == 0 {
+		if err := r.spool.Reset(); err != nil {
+			r.spoolFailed(err)
+		}
+		r.spoolOff = r.spool.Start()
+	}
+}
+
+// spoolError is the *SpoolError for what the spool holds now.
+func (r *Record) spoolError(op string, cause error) error {
+	var se *SpoolError
+	if errors.As(cause, &se) {
+		return cause
+	}
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	e := &SpoolError{Op: op, Collection: r.coll, ID: r.id, Points: r.spooledPts, Err: cause}
+	if r.spool != nil {
+		e.Path = r.spool.Path()
+	}
+	return e
+}
+
+// abandon gives up on the store for this handle: everything not shipped
+// goes to the spool and the writer ships nothing more. It reports false,
+// changing nothing, when the store has no spool or the spool refused.
+func (r *Record) abandon() bool {
+	if r.store.spoolRoot == "" {
+		return false
+	}
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	r.spillLocked()
+	if len(r.queue) > 0 {
+		return false
+	}
+	r.abandoned = true
+	r.cancelWrites()
+	if r.spool != nil && r.spooled == 0 {
+		_ = r.spool.Remove()
+		r.spool = nil
+	}
+	return true
+}
+
+// closeSpool releases the journal of a handle that is done: removed when
+// empty, else left for Sync.
+func (r *Record) closeSpool() {
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	if r.spool == nil {
+		return
+	}
+	if r.spooled == 0 {
+		_ = r.spool.Remove()
+	} else {
+		_ = r.spool.Close()
+	}
+	r.spool = nil
+}
+
+// startOffline makes the handle of a record created on an offline store:
+// its document is the first entry of the spool.
+func (s *Store) startOffline(coll string, cfg createConfig, doc map[string]any) (*Record, error) {
+	r := s.start(coll, cfg, doc)
+	r.qmu.Lock()
+	r.queue = append(r.queue, &item{seq: 0, create: doc})
+	r.spillLocked()
+	err := r.flushErr
+	r.flushErr = nil
+	r.qmu.Unlock()
+	if err != nil {
+		r.stopFlusher(context.Background())
+		r.closeSpool()
+		s.untrack(r)
+		return nil, err
+	}
+	return r, nil
+}
+
+// SyncReport says what Store.Sync shipped.
+type SyncReport struct {
+	// Journals is the number of journals of this store shipped in full
+	// and removed.
+	Journals int
+	// Batches and Points count what was sent (a batch the store had
+	// already applied counts too, and is stored once).
+	Batches int
+	Points  int
+	// Busy are journals that a live process still writes; Other are
+	// journals of other stores (by their redacted DSN), left alone.
+	Busy  []string
+	Other []string
+}
+
+// Sync ships every spooled write of this store left under the spool
+// directory by any process on this machine (runs whose store was
+// unreachable at Close, or offline runs), exactly once, in order, then
+// removes the journals it shipped. It is safe to run twice, or after it
+// was interrupted: a batch already stored is recognised and not stored
+// again. Journals still held by a live process are skipped (Busy); those
+// of other stores are left (Other). A store is recognised by its DSN with
+// secrets redacted, the only form the spool keeps.
+func (s *Store) Sync(ctx context.Context) (SyncReport, error) {
+	var rep SyncReport
+	if err := s.check(ctx); err != nil {
+		return rep, err
+	}
+	if s.offline {
+		return rep, &Error{Op: "sync", err: errOffline}
+	}
+	root := s.spoolRoot
+	if root == "" {
+		var err error
+		if root, err = spool.Root(); err != nil {
+			return rep, &Error{Op: "sync", err: err}
+		}
+	}
+	infos, err := spool.Scan(root)
+	var errs []error
+	if err != nil {
+		errs = append(errs, &Error{Op: "sync", err: err})
+	}
+	for _, in := range infos {
+		if in.Header.Store != s.dsn {
+			rep.Other = append(rep.Other, in.Path)
+			continue
+		}
+		if err := s.syncJournal(ctx, in.Path, &rep); err != nil {
+			if errors.Is(err, spool.ErrBusy) {
+				rep.Busy = append(rep.Busy, in.Path)
+				continue
+			}
+			errs = append(errs, err)
+			if ctx.Err() != nil {
+				break
+			}
+		}
+	}
+	return rep, errors.Join(errs...)
+}
+
+// syncJournal ships one journal and removes it.
+func (s *Store) syncJournal(ctx context.Context, path string, rep *SyncReport) error {
+	j, err := spool.Open(path)
+	if err != nil {
+		return err
+	}
+	h := j.Header()
+	r := &Record{store: s, coll: h.Collection, id: h.ID, writer: h.Writer, cfg: newConfig(nil)}
+	for off := j.Start(); ; {
+		e, next, err := j.Read(off)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			_ = j.Close()
+			return &Error{Op: "sync", Collection: h.Collection, ID: h.ID, err: err}
+		}
+		it := &item{seq: e.Seq, metric: e.Metric, pts: e.Points, ops: e.Ops, create: e.Create}
+		if err := r.apply(ctx, it); err != nil {
+			_ = j.Close()
+			return err
+		}
+		rep.Batches++
+		rep.Points += len(e.Points)
+		off = next
+	}
+	rep.Journals++
+	return j.Remove()
+}
+
+// takeOptions removes the x- query parameters named in keys from dsn,
+// leaving the others for the adapter, and returns their values.
+func takeOptions(dsn string, keys ...string) (string, map[string]string) {
+	vals := map[string]string{}
+	q := strings.IndexByte(dsn, '?')
+	if q < 0 {
+		return dsn, vals
+	}
+	base, query, frag := dsn[:q], dsn[q+1:], ""
+	if h := strings.IndexByte(query, '#'); h >= 0 {
+		query, frag = query[:h], query[h:]
+	}
+	var keep []string
+	for _, kv := range strings.Split(query, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		found := false
+		for _, want := range keys {
+			if strings.EqualFold(k, want) {
+				vals[want], found = v, true
+			}
+		}
+		if !found && kv != "" {
+			keep = append(keep, kv)
+		}
+	}
+	if len(keep) > 0 {
+		base += "?" + strings.Join(keep, "&")
+	}
+	return base + frag, vals
+}
+
+// offlineBackend is the backend of an offline Store: every call says the
+// store is offline.
+type offlineBackend struct{}
+
+func (offlineBackend) Insert(context.Context, string, string, map[string]any) error {
+	return errOffline
+}
+func (offlineBackend) Merge(context.Context, string, string, []backend.Op) error { return errOffline }
+func (offlineBackend) Get(context.Context, string, string) (map[string]any, error) {
+	return nil, errOffline
+}
+func (offlineBackend) Drop(context.Context, string) error { return errOffline }
+func (offlineBackend) Close() error                       { return nil }

@@ -1,0 +1,406 @@
+package record
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"errors"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/recordlab/go-record/backend"
+)
+
+// The write path of a Record.
+//
+// Log appends points to pending (under mu). A cut moves everything
+// pending into the queue as batches of at most the batch size, one metric
+// each, numbered by the handle's batch sequence (under qmu). The writer
+// goroutine ships batches strictly in sequence order: first those spilled
+// to the spool, then those still in memory. Each batch is applied with
+// Backend.ApplyBatch (see backend.BatchStore): the points, the metric's
+// summary folded from what is stored, the writer's mark
+// batches.<writer> = seq, the count batches.n and the heartbeat, in one
+// atomic step that a retry of an already applied batch leaves alone. So a
+// batch whose acknowledgement was lost (a timeout on a hung server, a
+// reset connection) is sent again without being stored twice, and every
+// writer of one record folds into one summary.
+//
+// When a write fails for a reason that may pass (the store is
+// unreachable, frozen or full), the queue is spilled to the spool on disk
+// and the writer retries with exponential backoff. When the queue holds
+// more than the memory bound, it is spilled too. Flush and Close wait for
+// the batches they cut, but never past their context's deadline; Close
+// past its deadline, or with the store unreachable, leaves what is left in
+// the spool (record sync ships it) and says where.
+
+// Reserved document fields of the write path.
+const (
+	// batchesKey holds batches.<writer> = last applied batch of that
+	// writer, and batches.n = batches applied in all.
+	batchesKey = "batches"
+	// heartbeatKey is the time the record was last written by a live
+	// handle; aliveKey the time after which, still running, it reads as
+	// crashed.
+	heartbeatKey = "heartbeat"
+	aliveKey     = "alive_until"
+)
+
+// DefaultHeartbeat is the interval at which a running record's heartbeat
+// is refreshed when WithHeartbeat does not say otherwise. A running record
+// whose heartbeat is older than 3 intervals reads as crashed.
+const DefaultHeartbeat = 30 * time.Second
+
+// missedHeartbeats is how many intervals without a heartbeat make a
+// running record crashed.
+const missedHeartbeats = 3
+
+// item is one batch in the queue: points of one metric, or document ops
+// (the seal, or an idle heartbeat with neither).
+type item struct {
+	seq    int64
+	metric string
+	pts    []backend.Point
+	ops    []backend.Op
+	// create is the whole document of a record created offline (seq 0).
+	create map[string]any
+	// heartbeat marks an idle heartbeat: it is never retried or spooled.
+	heartbeat bool
+}
+
+// newWriterID returns a random id for one writing handle.
+func newWriterID() string {
+	var b [8]byte
+	_, _ = crand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// cutLocked moves every pending point into the queue as batches and
+// returns the sequence of the last batch queued so far (heartbeats aside). mu is held; it
+// takes qmu.
+func (r *Record) cutLocked() int64 {
+	names := make([]string, 0, len(r.pending))
+	for name := range r.pending {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	for _, name := range names {
+		for _, pts := range r.pending[name].chunks {
+			if len(pts) == 0 {
+				continue
+			}
+			r.nextSeq++
+			r.lastQueued = r.nextSeq
+			r.queue = append(r.queue, &item{seq: r.nextSeq, metric: name, pts: pts})
+			r.queued += len(pts)
+		}
+	}
+	clear(r.pending)
+	r.npending = 0
+	return r.lastQueued
+}
+
+// enqueueLocked queues a batch of ops after everything cut so far and
+// returns its sequence. qmu is held.
+func (r *Record) enqueueLocked(ops []backend.Op) int64 {
+	r.nextSeq++
+	r.lastQueued = r.nextSeq
+	r.queue = append(r.queue, &item{seq: r.nextSeq, ops: ops})
+	return r.nextSeq
+}
+
+// run is the writer goroutine: it ships batches every flush interval, or
+// sooner when kicked, refreshes the heartbeat when idle, and backs off
+// while the store fails.
+func (r *Record) run() {
+	defer close(r.done)
+	t := time.NewTicker(r.cfg.flushInterval)
+	defer t.Stop()
+	var failures int
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-t.C:
+		case <-r.kick:
+		}
+		r.mu.Lock()
+		r.cutLocked()
+		r.mu.Unlock()
+		r.spillIfNeeded(failures > 0)
+		if r.store.offline {
+			continue
+		}
+		err := r.ship()
+		if err == nil {
+			failures = 0
+			r.setOutage(nil)
+			r.heartbeatIfIdle()
+			continue
+		}
+		failures++
+		r.setOutage(err)
+		r.spillIfNeeded(true)
+		// Back off: 100 ms doubling to 5 s, with jitter, so a store that
+		// is down sees a few attempts a second at most.
+		d := min(100*time.Millisecond<<min(failures-1, 6), 5*time.Second)
+		d = d/2 + rand.N(d/2+1)
+		select {
+		case <-r.stop:
+			return
+		case <-time.After(d):
+		}
+		select {
+		case r.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// setOutage remembers whether the last attempt failed for a reason that
+// may pass, and wakes the waiters so that they can decide.
+func (r *Record) setOutage(err error) {
+	r.qmu.Lock()
+	r.outage = err
+	if err != nil {
+		r.failures++
+	}
+	r.wakeLocked()
+	r.qmu.Unlock()
+}
+
+// wakeLocked wakes everyone waiting for progress. qmu is held.
+func (r *Record) wakeLocked() {
+	close(r.progress)
+	r.progress = make(chan struct{})
+}
+
+// ship applies queued batches in order until none is left or one fails
+// for a reason that may pass, which it returns.
+func (r *Record) ship() error {
+	for {
+		it, src, err := r.head()
+		if err != nil || it == nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(r.wctx, r.cfg.writeTimeout)
+		err = r.apply(ctx, it)
+		cancel()
+		if err != nil && transient(err) {
+			return err
+		}
+		r.pop(it, src, err)
+	}
+}
+
+// transient reports whether a failed write may succeed later: anything
+// but a refusal that no retry changes.
+func transient(err error) bool {
+	for _, perm := range []error{ErrInvalid, ErrTooLarge, ErrNotFound, ErrSealed, ErrExists, ErrClosed} {
+		if errors.Is(err, perm) {
+			return false
+		}
+	}
+	return true
+}
+
+// heartbeatIfIdle refreshes the heartbeat when nothing was written for an
+// interval. A heartbeat that fails is not retried: the next one will do.
+func (r *Record) heartbeatIfIdle() {
+	if time.Since(r.lastWrite) < r.cfg.heartbeat {
+		return
+	}
+	r.qmu.Lock()
+	if len(r.queue) > 0 || r.spooled > 0 || r.abandoned {
+		r.qmu.Unlock()
+		return
+	}
+	r.nextSeq++
+	it := &item{seq: r.nextSeq, heartbeat: true}
+	r.qmu.Unlock()
+	ctx, cancel := context.WithTimeout(r.wctx, r.cfg.writeTimeout)
+	defer cancel()
+	if err := r.apply(ctx, it); err == nil {
+		r.lastWrite = time.Now()
+	}
+}
+
+// apply writes one batch.
+func (r *Record) apply(ctx context.Context, it *item) error {
+	if it.create != nil {
+		err := r.store.do(ctx, "insert", r.coll, r.id, func() error {
+			return r.store.b.Insert(ctx, r.coll, r.id, it.create)
+		})
+		if errors.Is(err, ErrExists) {
+			err = nil // shipped before
+		}
+		return err
+	}
+	b := backend.Batch{
+		Writer: r.writer,
+		Seq:    it.seq,
+		Metric: it.metric,
+		Points: it.pts,
+		Reads:  [][]string{{batchesKey}, {"status"}},
+		Guard:  []string{batchesKey, "n"},
+		Update: r.updater(it),
+	}
+	if it.metric != "" {
+		b.Reads = append(b.Reads, []string{"metrics", it.metric})
+	}
+	op := "append series " + it.metric + " of"
+	if it.metric == "" {
+		op = "write"
+	}
+	err := r.store.do(ctx, op, r.coll, r.id, func() error { return r.store.applyBatch(ctx, r.coll, r.id, b) })
+	if err == nil {
+		r.lastWrite = time.Now()
+	}
+	return err
+}
+
+// updater returns the Update of a batch: nothing if the writer's mark says
+// it was applied, ErrSealed if the record is no longer running, else the
+// metric's summary with the points folded in, the batch's own ops, the
+// mark, the count of batches and the heartbeat.
+func (r *Record) updater(it *item) func(doc map[string]any) ([]backend.Op, bool, error) {
+	return func(doc map[string]any) ([]backend.Op, bool, error) {
+		marks, _ := doc[batchesKey].(map[string]any)
+		if asInt(marks[r.writer]) >= it.seq {
+			return nil, false, nil
+		}
+		if st, _ := doc["status"].(string); st != StatusRunning && st != "" {
+			return nil, false, &Error{Op: "write", Collection: r.coll, ID: r.id, err: ErrSealed}
+		}
+		ops := make([]backend.Op, 0, len(it.ops)+5)
+		if it.metric != "" && len(it.pts) > 0 {
+			old, _ := backend.Lookup(doc, []string{"metrics", it.metric})
+			m, _ := old.(map[string]any)
+			s := summaryFromDoc(m)
+			s.add(it.pts)
+			ops = append(ops, s.op(it.metric))
+		}
+		ops = append(ops, it.ops...)
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		ops = append(ops,
+			backend.Op{Kind: backend.Set, Path: []string{batchesKey, r.writer}, Value: it.seq},
+			backend.Op{Kind: backend.Set, Path: []string{batchesKey, "n"}, Value: asInt(marks["n"]) + 1},
+		)
+		ops = append(ops,
+			backend.Op{Kind: backend.Set, Path: []string{heartbeatKey}, Value: now},
+			backend.Op{Kind: backend.Set, Path: []string{aliveKey}, Value: now.Add(missedHeartbeats * r.cfg.heartbeat)},
+		)
+		return ops, true, nil
+	}
+}
+
+// applyBatch applies b with the backend's BatchStore, or, for a backend
+// without one, with Get and Merge (and AppendSeries): exactly once for one
+// writer, but not atomic against concurrent writers of one record.
+func (s *Store) applyBatch(ctx context.Context, coll, id string, b backend.Batch) error {
+	if bs, ok := s.b.(backend.BatchStore); ok {
+		return bs.ApplyBatch(ctx, coll, id, b)
+	}
+	doc, err := s.b.Get(ctx, coll, id)
+	if err != nil {
+		return err
+	}
+	ops, apply, err := b.Update(doc)
+	if err != nil || !apply {
+		return err
+	}
+	if len(b.Points) == 0 {
+		return s.b.Merge(ctx, coll, id, ops)
+	}
+	if ss, ok := s.b.(backend.SeriesStore); ok {
+		if err := ss.AppendSeries(ctx, coll, id, b.Metric, b.Points); err != nil {
+			return err
+		}
+		return s.b.Merge(ctx, coll, id, ops)
+	}
+	return s.b.Merge(ctx, coll, id, append(fallbackAppend(b.Metric, b.Points), ops...))
+}
+
+// head returns the next batch to ship: the oldest spooled one, else the
+// oldest in memory; nil when there is none or the handle was abandoned.
+func (r *Record) head() (*item, int64, error) {
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	if r.abandoned {
+		return nil, 0, nil
+	}
+	if r.spooled > 0 {
+		return r.spoolHeadLocked()
+	}
+	if len(r.queue) == 0 {
+		return nil, 0, nil
+	}
+	return r.queue[0], -1, nil
+}
+
+// pop removes a shipped batch (src -1: from memory; else the spool offset
+// after it) and records a refusal that no retry changes.
+func (r *Record) pop(it *item, src int64, failed error) {
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	if failed != nil && r.flushErr == nil {
+		r.flushErr = failed
+	}
+	if src >= 0 {
+		r.spoolPopLocked(it, src)
+	} else if len(r.queue) > 0 && r.queue[0] == it {
+		r.queue[0] = nil
+		r.queue = r.queue[1:]
+		r.queued -= len(it.pts)
+	}
+	if it.seq > r.acked {
+		r.acked = it.seq
+	}
+	r.wakeLocked()
+}
+
+// waitFor waits until the batch seq is shipped (nil), or ctx is done, or
+// a write fails after the wait began for a reason that may pass: then the
+// batches are spilled to the spool, if the store has one, and a
+// *SpoolError says where; without a spool the error says why, and the
+// batches stay queued for the writer to retry.
+func (r *Record) waitFor(ctx context.Context, seq int64, op string) error {
+	r.qmu.Lock()
+	since := r.failures
+	r.qmu.Unlock()
+	for {
+		r.qmu.Lock()
+		acked, outage, ch := r.acked, r.outage, r.progress
+		if outage != nil && r.failures > since && r.store.spoolRoot != "" && r.spooledTo < seq {
+			r.spillLocked()
+		}
+		spooledTo, failed := r.spooledTo, outage != nil && r.failures > since
+		r.qmu.Unlock()
+		switch {
+		case acked >= seq:
+			return nil
+		case r.store.offline && spooledTo >= seq:
+			return nil
+		case failed && spooledTo >= seq:
+			return r.spoolError(op, outage)
+		case failed && r.store.spoolRoot == "":
+			return outage
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return r.store.fail(ctx, op, r.coll, r.id, ctx.Err())
+		}
+	}
+}
+
+// kickWriter wakes the writer goroutine.
+func (r *Record) kickWriter() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
