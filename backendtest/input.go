@@ -21,7 +21,8 @@ func userFields(t *testing.T, st *record.Store, c, id string) map[string]any {
 		t.Fatalf("Get: %v", err)
 	}
 	doc := snap.Doc()
-	for _, k := range []string{"id", "collection", "created", "status", "host", "build", "run", "metrics", "seed", "ended", "duration", "error"} {
+	for _, k := range []string{"id", "collection", "created", "status", "host", "build", "run", "metrics", "seed", "ended", "duration", "error",
+		"batches", "heartbeat", "alive_until"} { // the writer's batch marks and liveness
 		delete(doc, k)
 	}
 	return doc

@@ -57,6 +57,10 @@ func RunConformanceTests(t *testing.T, h Harness) {
 		runWorker(t, spec) // a child process of the multi-process tests; exits
 		return
 	}
+	if spec := os.Getenv(childEnv); spec != "" {
+		runChild(spec) // a child process of Writers, Crash or Crashed; exits
+		return
+	}
 	if h.New == nil && h.NewDSN == nil {
 		t.Fatal("backendtest: Harness.New (or, while an adapter moves to it, NewDSN) is required")
 	}
@@ -72,6 +76,10 @@ func RunConformanceTests(t *testing.T, h Harness) {
 	t.Run("Concurrency", s.testConcurrency)
 	t.Run("Reopen", s.testReopen)
 	t.Run("Size", s.testSize)
+	t.Run("Batch", s.testBatch)
+	t.Run("Writers", s.testWriters)
+	t.Run("Crash", s.testCrash)
+	t.Run("Crashed", s.testCrashed)
 }
 
 type suite struct{ h Harness }

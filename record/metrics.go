@@ -71,9 +71,13 @@ func (r *Record) Flush(ctx context.Context) error {
 		return err
 	}
 	r.mu.Lock()
-	seq := r.cutLocked()
 	logErr := r.logErr
 	r.logErr = nil
+	if r.sealed.Load() {
+		r.mu.Unlock()
+		return logErr // nothing left to write: Close wrote or spooled it
+	}
+	seq := r.cutLocked()
 	r.mu.Unlock()
 	r.kickWriter()
 	err := r.waitFor(ctx, seq, "flush")

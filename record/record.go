@@ -35,6 +35,12 @@ const (
 // Fields that the record manages itself; user writes to them are refused.
 var reserved = []string{"_id", "id", "collection", "created", "status", "ended", "duration", "error", "metrics", "series", "updated", batchesKey, heartbeatKey, aliveKey}
 
+// Managed reports whether a top-level field is one the library keeps
+// itself (id, collection, created, status, ended, duration, error,
+// metrics, series, updated, batches, heartbeat, alive_until) rather than
+// one the run wrote; writes to such a field are refused.
+func Managed(key string) bool { return slices.Contains(reserved, key) }
+
 // Record is a running experiment that a program writes into. Its methods
 // are safe for concurrent use. Close it when the run ends.
 type Record struct {
@@ -164,35 +170,69 @@ func (s *Store) Resume(ctx context.Context, coll, id string, opts ...CreateOptio
 	if s.offline {
 		return nil, &Error{Op: "resume", Collection: coll, ID: id, err: errOffline}
 	}
-	var doc map[string]any
-	err := s.do(ctx, "resume", coll, id, func() (err error) {
-		doc, err = s.b.Get(ctx, coll, id)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if st, _ := doc["status"].(string); st != StatusRunning && st != "" {
-		return nil, &Error{Op: "resume", Collection: coll, ID: id, err: fmt.Errorf("status is %s: %w", st, ErrSealed)}
-	}
 	cfg := newConfig(opts)
 	cfg.id = id
-	last, ops, err := s.recount(ctx, coll, id, doc)
-	if err != nil {
-		return nil, err
+	// Recount, then store the corrections only if no batch landed in
+	// between (the count of batches is unchanged): else recount again.
+	for attempt := 1; ; attempt++ {
+		var doc map[string]any
+		err := s.do(ctx, "resume", coll, id, func() (err error) {
+			doc, err = s.b.Get(ctx, coll, id)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if st, _ := doc["status"].(string); st != StatusRunning && st != "" {
+			return nil, &Error{Op: "resume", Collection: coll, ID: id, err: fmt.Errorf("status is %s: %w", st, ErrSealed)}
+		}
+		last, fix, err := s.recount(ctx, coll, id, doc)
+		if err != nil {
+			return nil, err
+		}
+		marks, _ := doc[batchesKey].(map[string]any)
+		n0, had := marks["n"]
+		if attempt > 3 {
+			fix = nil // writers keep writing: their batches fold correctly; revive only
+		}
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		b := backend.Batch{
+			Writer: newWriterID(),
+			Reads:  [][]string{{batchesKey}, {"status"}},
+			Guard:  []string{batchesKey, "n"},
+			Update: func(cur map[string]any) ([]backend.Op, bool, error) {
+				m, _ := cur[batchesKey].(map[string]any)
+				n, has := m["n"]
+				if has != had || asInt(n) != asInt(n0) {
+					if fix != nil {
+						return nil, false, errRecount
+					}
+				}
+				if st, _ := cur["status"].(string); st != StatusRunning && st != "" {
+					return nil, false, fmt.Errorf("status is %s: %w", st, ErrSealed)
+				}
+				return append(slices.Clip(fix),
+					backend.Op{Kind: backend.Set, Path: []string{batchesKey, "n"}, Value: asInt(n) + 1},
+					backend.Op{Kind: backend.Set, Path: []string{heartbeatKey}, Value: now},
+					backend.Op{Kind: backend.Set, Path: []string{aliveKey}, Value: now.Add(missedHeartbeats * cfg.heartbeat)},
+				), true, nil
+			},
+		}
+		err = s.do(ctx, "resume", coll, id, func() error { return s.applyBatch(ctx, coll, id, b) })
+		if errors.Is(err, errRecount) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		r := s.start(coll, cfg, doc)
+		r.lastSteps = last
+		return r, nil
 	}
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	ops = append(ops,
-		backend.Op{Kind: backend.Set, Path: []string{heartbeatKey}, Value: now},
-		backend.Op{Kind: backend.Set, Path: []string{aliveKey}, Value: now.Add(missedHeartbeats * cfg.heartbeat)},
-	)
-	if err := s.do(ctx, "resume", coll, id, func() error { return s.b.Merge(ctx, coll, id, ops) }); err != nil {
-		return nil, err
-	}
-	r := s.start(coll, cfg, doc)
-	r.lastSteps = last
-	return r, nil
 }
+
+// errRecount says that batches landed while Resume recounted.
+var errRecount = errors.New("batches landed during the recount")
 
 // recount recomputes the summary of every metric of a record from its
 // stored points. It returns each metric's greatest stored step and the ops
@@ -517,7 +557,14 @@ func (r *Record) Close(ctx context.Context, runErr error) error {
 	r.qmu.Unlock()
 	r.mu.Unlock()
 	r.kickWriter()
-	err := r.waitFor(ctx, seal, "close")
+	wait := ctx
+	if dl, ok := ctx.Deadline(); ok && r.store.spoolRoot != "" {
+		// Stop waiting a little early, to leave time for the spool.
+		var cancel context.CancelFunc
+		wait, cancel = context.WithDeadline(ctx, dl.Add(-min(time.Until(dl)/10, 500*time.Millisecond)))
+		defer cancel()
+	}
+	err := r.waitFor(wait, seal, "close")
 	r.qmu.Lock()
 	bgErr := r.flushErr
 	r.flushErr = nil

@@ -117,7 +117,8 @@ func (r *Record) enqueueLocked(ops []backend.Op) int64 {
 // while the store fails.
 func (r *Record) run() {
 	defer close(r.done)
-	t := time.NewTicker(r.cfg.flushInterval)
+	// Tick often enough for both the flush interval and the heartbeat.
+	t := time.NewTicker(min(r.cfg.flushInterval, r.cfg.heartbeat/2))
 	defer t.Stop()
 	var failures int
 	for {
@@ -379,9 +380,12 @@ func (r *Record) waitFor(ctx context.Context, seq int64, op string) error {
 		}
 		spooledTo, failed := r.spooledTo, outage != nil && r.failures > since
 		r.qmu.Unlock()
+		abandoned := r.abandoned
 		switch {
 		case acked >= seq:
 			return nil
+		case abandoned:
+			return r.spoolError(op, ErrUnavailable)
 		case r.store.offline && spooledTo >= seq:
 			return nil
 		case failed && spooledTo >= seq:

@@ -79,6 +79,10 @@ type Fault struct {
 	// Times is the number of calls the fault disturbs before it expires;
 	// 0 means every call until Clear.
 	Times int
+	// Skip is the number of matching calls that pass undisturbed before
+	// the fault starts (and while they pass, later faults are not
+	// considered for them).
+	Skip int
 }
 
 // faults holds the injected faults of one Backend.
@@ -127,6 +131,10 @@ func (fs *faults) fire(ctx context.Context, op Op) (after error, err error) {
 	for i, f := range fs.list {
 		if f.Op != OpAny && f.Op != op {
 			continue
+		}
+		if f.Skip > 0 {
+			f.Skip--
+			break
 		}
 		hit = f
 		if f.Times > 0 {

@@ -396,8 +396,11 @@ func (b *Backend) ApplyBatch(ctx context.Context, coll, id string, bt backend.Ba
 		return fmt.Errorf("memory: %w", backend.ErrNotFound)
 	}
 	ops, apply, err := bt.Update(doc)
-	if err != nil || !apply {
+	if err != nil {
 		return err
+	}
+	if !apply {
+		return after
 	}
 	if err := docops.Apply(doc, ops); err != nil {
 		return fmt.Errorf("memory: %w", err)

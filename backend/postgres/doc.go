@@ -78,6 +78,13 @@
 // merges from any number of goroutines and processes serialise on the row
 // and lose nothing.
 //
+// ApplyBatch (backend.BatchStore) is one transaction in two round trips:
+// BEGIN with a SELECT ... FOR UPDATE of the paths the batch reads, then,
+// if its Update applies, the series rows, the merge UPDATE and COMMIT,
+// pipelined. Points and summary are committed together or not at all, and
+// concurrent batches of one record, from any process, wait for each other
+// on the row lock.
+//
 // # Querying with SQL
 //
 // These queries work as written (collection and values as parameters):
@@ -136,8 +143,12 @@
 //     SQLSTATE RC001; the document is unchanged); a bad DSN or x- option.
 //   - ErrTooLarge: the server refuses the size (SQLSTATE 54000; a jsonb
 //     value holds up to 255 MB, so 20 MB documents round-trip).
+//   - ErrUnavailable: the server cannot be reached (connection refused, a
+//     dial or connect_timeout that gave up while the caller's context was
+//     still live) or the connection broke (SQLSTATE class 08 or 57P, EOF,
+//     a network error): "postgres: store unavailable: <pgx's error>".
 //
-// Context errors pass through unchanged. Errors name neither the operation
+// Errors of the caller's context pass through unchanged. Errors name neither the operation
 // nor the record (package record adds both), and no error of Open shows
 // the DSN's password (internal/redact scrubs it). Package record makes no
 // call after Close.
@@ -153,9 +164,10 @@
 //     `'); drop table records; --` or `a"b` are stored as themselves.
 //   - Connection loss: when the server restarts, reads (Get, Collections,
 //     Ping, and a List or ReadSeries query before its first row) retry
-//     once on a fresh connection; writes are not retried, since the server
-//     may have applied them, and fail with an error saying the connection
-//     was lost. pgx dials anew on the next call. What a call acknowledged
+//     once on a fresh connection, and so does ApplyBatch when its locking
+//     read finds the connection broken; writes are not retried, since the
+//     server may have applied them, and fail with an error saying the
+//     connection was lost (ApplyBatch's Update makes a retry harmless). pgx dials anew on the next call. What a call acknowledged
 //     is committed.
 //   - List streams: it holds one connection of the pool while the caller
 //     ranges over it, and gives it back when the caller stops (a pool of

@@ -71,6 +71,7 @@ type Backend struct {
 	// SQL statements, built once from the names above.
 	sqlInsert, sqlGet, sqlMerge, sqlDelete, sqlDrop string
 	sqlCollections, sqlSeriesInsert, sqlSeriesRead  string
+	sqlSeriesNames                                  string
 }
 
 // Open connects to the PostgreSQL server named by dsn (postgres:// or
@@ -149,6 +150,13 @@ func (b *Backend) prepareSQL() {
 	b.sqlSeriesInsert = `insert into ` + b.series + ` (collection, id, name, steps, vals, times) values ($1, $2, $3, $4, $5, $6)`
 	b.sqlSeriesRead = `select seq, steps, vals, times from ` + b.series + `
 		where collection = $1 and id = $2 and name = $3 and seq > $4 order by seq limit $5`
+	// A loose index scan: one index probe per name.
+	b.sqlSeriesNames = `with recursive n(name) as (
+		(select name from ` + b.series + ` where collection = $1 and id = $2 order by name limit 1)
+		union all
+		select (select s.name from ` + b.series + ` s where s.collection = $1 and s.id = $2 and s.name > n.name order by s.name limit 1)
+		from n where n.name is not null)
+		select name from n where name is not null`
 }
 
 // Close closes the connection pool.
@@ -169,7 +177,7 @@ func (b *Backend) Insert(ctx context.Context, coll, id string, doc map[string]an
 		return fmt.Errorf("postgres: %w: %w", backend.ErrInvalid, err)
 	}
 	_, err = b.pool.Exec(ctx, b.sqlInsert, coll, id, data)
-	return classify(err)
+	return classifyCtx(ctx, err)
 }
 
 // Get returns the document; ErrNotFound if absent.
@@ -191,7 +199,7 @@ func (b *Backend) Merge(ctx context.Context, coll, id string, ops []backend.Op) 
 	}
 	tag, err := b.pool.Exec(ctx, b.sqlMerge, coll, id, data)
 	if err != nil {
-		return classify(err)
+		return classifyCtx(ctx, err)
 	}
 	if tag.RowsAffected() == 0 {
 		return errNotFound
@@ -203,7 +211,7 @@ func (b *Backend) Merge(ctx context.Context, coll, id string, ops []backend.Op) 
 func (b *Backend) Delete(ctx context.Context, coll, id string) error {
 	var n int64
 	if err := b.pool.QueryRow(ctx, b.sqlDelete, coll, id).Scan(&n); err != nil {
-		return classify(err)
+		return classifyCtx(ctx, err)
 	}
 	if n == 0 {
 		return errNotFound
@@ -214,7 +222,7 @@ func (b *Backend) Delete(ctx context.Context, coll, id string) error {
 // Drop removes every record of coll and their series.
 func (b *Backend) Drop(ctx context.Context, coll string) error {
 	_, err := b.pool.Exec(ctx, b.sqlDrop, coll)
-	return classify(err)
+	return classifyCtx(ctx, err)
 }
 
 var errNotFound = fmt.Errorf("postgres: %w", backend.ErrNotFound)
@@ -262,6 +270,17 @@ func classify(err error) error {
 	return fmt.Errorf("postgres: %w", err)
 }
 
+// classifyCtx is classify for an error of a call made with ctx: a
+// context error while ctx itself is not done is a timeout of the driver's
+// own (connect_timeout, a dial that gave up), so the server did not
+// answer: ErrUnavailable.
+func classifyCtx(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+		return fmt.Errorf("postgres: %w: %w", backend.ErrUnavailable, err)
+	}
+	return classify(err)
+}
+
 // connLost reports whether err says the connection broke: the server shut
 // down or restarted, or the network failed.
 func connLost(err error) bool {
@@ -283,7 +302,7 @@ func (b *Backend) retryRead(ctx context.Context, read func() error) error {
 	if err != nil && ctx.Err() == nil && connLost(err) {
 		err = read()
 	}
-	return classify(err)
+	return classifyCtx(ctx, err)
 }
 
 // scan runs sql and calls row for each row until it returns false or an
@@ -297,7 +316,7 @@ func (b *Backend) scan(ctx context.Context, sql string, args []any, row func(pgx
 	if rowErr != nil {
 		return rowErr
 	}
-	return classify(err)
+	return classifyCtx(ctx, err)
 }
 
 // scanOnce returns whether a row came, the driver's error and row's error.

@@ -31,7 +31,7 @@ func (b *Backend) AppendSeries(ctx context.Context, coll, id, name string, pts [
 	if len(pts) <= seriesChunk {
 		steps, vals, times := columns(pts)
 		_, err := b.pool.Exec(ctx, b.sqlSeriesInsert, coll, id, name, steps, vals, times)
-		return classify(err)
+		return classifyCtx(ctx, err)
 	}
 	// Several chunks: one pipelined batch runs as one implicit transaction.
 	var batch pgx.Batch
@@ -39,7 +39,7 @@ func (b *Backend) AppendSeries(ctx context.Context, coll, id, name string, pts [
 		steps, vals, times := columns(pts[start:min(start+seriesChunk, len(pts))])
 		batch.Queue(b.sqlSeriesInsert, coll, id, name, steps, vals, times)
 	}
-	return classify(b.pool.SendBatch(ctx, &batch).Close())
+	return classifyCtx(ctx, b.pool.SendBatch(ctx, &batch).Close())
 }
 
 func columns(pts []backend.Point) (steps []int64, vals []float64, times []time.Time) {

@@ -84,10 +84,19 @@
 // with errors.As): ErrExists for a taken (collection, id), ErrNotFound for
 // a missing record, ErrInvalid for a Merge op that conflicts with the
 // document and for a bad DSN, ErrTooLarge for a value over
-// SQLITE_MAX_LENGTH. Context errors are returned unchanged. Errors name no
-// collection, record or DSN: package record adds what the call was about,
-// and Open scrubs any key the DSN carries (internal/redact). As the
-// backend contract says, a Backend gets no call after Close.
+// SQLITE_MAX_LENGTH, ErrFull for a full disk: SQLITE_FULL (any extended
+// code), or an I/O error while the file system holding the database has
+// under 1 MiB left for this user (SQLite reports ENOSPC as an I/O error
+// where it extends the -shm file, and the driver does not pass errno on;
+// the check is on Linux and macOS). A failed write is rolled back whole.
+// After ErrFull, the next write first checkpoints and truncates the
+// write-ahead log, so its space returns to the file system as soon as
+// there is room for the checkpoint; writes then succeed again through the
+// same Backend, without reopening. Context errors are returned unchanged.
+// Errors name no collection, record or DSN: package record adds what the
+// call was about, and Open scrubs any key the DSN carries
+// (internal/redact). As the backend contract says, a Backend gets no call
+// after Close.
 //
 // # Special considerations
 //
@@ -100,6 +109,10 @@
 //   - Merge reads the document, applies the ops in Go (internal/docops) and
 //     writes it back, all under the write lock: atomic across goroutines and
 //     processes, at the cost of rewriting the document.
+//   - ApplyBatch (backend.BatchStore) is one such transaction: it reads the
+//     document, calls the batch's Update, applies the ops as Merge does and
+//     appends the points as AppendSeries does, so concurrent batches on one
+//     record, from any process, each see the document the previous left.
 //   - Documents up to SQLite's default SQLITE_MAX_LENGTH (1e9 bytes) are
 //     stored; 20 MB documents round-trip.
 //   - List streams rows from SQLite and releases the cursor when the

@@ -50,28 +50,40 @@ var errNotFound = fmt.Errorf("sqlite: %w", backend.ErrNotFound)
 // conflicts with the document is ErrInvalid and changes nothing.
 func (b *Backend) Merge(ctx context.Context, coll, id string, ops []backend.Op) error {
 	err := b.write(ctx, func(tx *sql.Tx) error {
-		var text []byte
-		err := tx.QueryRowContext(ctx, b.q.get, coll, id).Scan(&text)
+		doc, err := b.getTx(ctx, tx, coll, id)
 		if err != nil {
 			return err
 		}
-		doc, err := docjson.Unmarshal(text)
-		if err != nil {
-			return err
-		}
-		if err := docops.Apply(doc, ops); err != nil {
-			return err
-		}
-		if text, err = docjson.Marshal(doc); err != nil {
-			return fmt.Errorf("%w: %w", backend.ErrInvalid, err)
-		}
-		_, err = tx.ExecContext(ctx, b.q.update, string(text), time.Now().UnixMilli(), coll, id)
-		return err
+		return b.putTx(ctx, tx, coll, id, doc, ops)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return errNotFound
 	}
 	return fail(err)
+}
+
+// getTx reads and decodes the document inside tx; sql.ErrNoRows if absent.
+func (b *Backend) getTx(ctx context.Context, tx *sql.Tx, coll, id string) (map[string]any, error) {
+	var text []byte
+	if err := tx.QueryRowContext(ctx, b.q.get, coll, id).Scan(&text); err != nil {
+		return nil, err
+	}
+	return docjson.Unmarshal(text)
+}
+
+// putTx applies ops to doc, which getTx read inside the same tx, and
+// writes it back: an op that conflicts with doc is ErrInvalid (the caller
+// rolls back).
+func (b *Backend) putTx(ctx context.Context, tx *sql.Tx, coll, id string, doc map[string]any, ops []backend.Op) error {
+	if err := docops.Apply(doc, ops); err != nil {
+		return err
+	}
+	text, err := docjson.Marshal(doc)
+	if err != nil {
+		return fmt.Errorf("%w: %w", backend.ErrInvalid, err)
+	}
+	_, err = tx.ExecContext(ctx, b.q.update, string(text), time.Now().UnixMilli(), coll, id)
+	return err
 }
 
 // Delete removes the document and its series; ErrNotFound if absent.

@@ -31,6 +31,7 @@ type queries struct {
 	collections                                 string
 
 	upsertSeries, seriesID, readPoints string
+	seriesNames                        string
 	insertPoints                       string // seriesBatch rows
 }
 
@@ -89,6 +90,7 @@ func newQueries(table string) queries {
 	ON CONFLICT (collection, id, name) DO UPDATE SET n = n + excluded.n
 	RETURNING sid, n`
 	q.seriesID = `SELECT sid FROM ` + s + ` WHERE collection = ? AND id = ? AND name = ?`
+	q.seriesNames = `SELECT name FROM ` + s + ` WHERE collection = ? AND id = ? AND n > 0 ORDER BY name`
 	q.readPoints = `SELECT seq, step, value, time FROM ` + p + ` WHERE sid = ? AND seq > ? ORDER BY seq LIMIT ?`
 	q.insertPoints = insertPointsSQL(p, seriesBatch)
 	return q

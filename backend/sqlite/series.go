@@ -21,31 +21,39 @@ func (b *Backend) AppendSeries(ctx context.Context, coll, id, name string, pts [
 		return nil
 	}
 	return fail(b.write(ctx, func(tx *sql.Tx) error {
-		var sid, n int64
-		if err := tx.StmtContext(ctx, b.upsert).QueryRowContext(ctx, coll, id, name, len(pts)).Scan(&sid, &n); err != nil {
+		return b.appendTx(ctx, tx, coll, id, name, pts)
+	}))
+}
+
+// appendTx is AppendSeries inside tx: the caller commits or rolls back.
+func (b *Backend) appendTx(ctx context.Context, tx *sql.Tx, coll, id, name string, pts []backend.Point) error {
+	if len(pts) == 0 {
+		return nil
+	}
+	var sid, n int64
+	if err := tx.StmtContext(ctx, b.upsert).QueryRowContext(ctx, coll, id, name, len(pts)).Scan(&sid, &n); err != nil {
+		return err
+	}
+	seq := n - int64(len(pts))
+	ins := tx.StmtContext(ctx, b.ins)
+	args := make([]any, pointArgs*seriesBatch)
+	rest := pts
+	for len(rest) >= seriesBatch {
+		fill(args, sid, seq, rest[:seriesBatch])
+		if _, err := ins.ExecContext(ctx, args...); err != nil {
 			return err
 		}
-		seq := n - int64(len(pts))
-		ins := tx.StmtContext(ctx, b.ins)
-		args := make([]any, pointArgs*seriesBatch)
-		rest := pts
-		for len(rest) >= seriesBatch {
-			fill(args, sid, seq, rest[:seriesBatch])
-			if _, err := ins.ExecContext(ctx, args...); err != nil {
-				return err
-			}
-			seq += seriesBatch
-			rest = rest[seriesBatch:]
+		seq += seriesBatch
+		rest = rest[seriesBatch:]
+	}
+	if len(rest) > 0 {
+		args = args[:pointArgs*len(rest)]
+		fill(args, sid, seq, rest)
+		if _, err := tx.ExecContext(ctx, insertPointsSQL(`"`+b.table+`_points"`, len(rest)), args...); err != nil {
+			return err
 		}
-		if len(rest) > 0 {
-			args = args[:pointArgs*len(rest)]
-			fill(args, sid, seq, rest)
-			if _, err := tx.ExecContext(ctx, insertPointsSQL(`"`+b.table+`_points"`, len(rest)), args...); err != nil {
-				return err
-			}
-		}
-		return nil
-	}))
+	}
+	return nil
 }
 
 // pointArgs is the number of parameters per point in insertPointsSQL.

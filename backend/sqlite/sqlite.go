@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/recordlab/go-record/backend"
@@ -36,6 +37,7 @@ var (
 	_ backend.Indexer     = (*Backend)(nil)
 	_ backend.Pinger      = (*Backend)(nil)
 	_ backend.SeriesStore = (*Backend)(nil)
+	_ backend.BatchStore  = (*Backend)(nil)
 )
 
 // OptionTable is the DSN option naming the documents table.
@@ -75,7 +77,9 @@ type Backend struct {
 	indexed sync.Map // index name -> struct{}: indexes known to exist
 
 	noCreate bool   // x-create=false: mode=rw, no schema changes
-	path     string // the database file, for messages
+	path     string // the database file, for messages and its free space
+
+	full atomic.Bool // a write found the disk full: see afterFull
 
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt // prepared on r, by SQL text
@@ -319,12 +323,16 @@ func (b *Backend) Ping(ctx context.Context) error {
 }
 
 // fail turns a native error into the adapter's: nil stays nil, context
-// errors pass through, a constraint or size failure gets its class beside
-// the driver's error, and everything gets the "sqlite:" prefix.
+// errors pass through, a constraint, size or space failure gets its class
+// beside the driver's error, and everything gets the "sqlite:" prefix.
+// SQLITE_FULL (any extended code), and an I/O error that noSpace (called
+// by retry) found on a full disk, are ErrFull.
 func fail(err error) error {
 	switch {
 	case err == nil, errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
+	case errors.Is(err, backend.ErrFull):
+		return fmt.Errorf("sqlite: %w", err)
 	}
 	switch code(err) {
 	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
@@ -357,13 +365,14 @@ func isBusy(err error) bool {
 
 // retry runs f until it succeeds, fails with something other than
 // SQLITE_BUSY, or ctx is done; between tries it sleeps with jittered
-// exponential backoff (1 ms doubling up to 100 ms).
+// exponential backoff (1 ms doubling up to 100 ms). An I/O error on a
+// full disk comes back marked as ErrFull (see noSpace).
 func (b *Backend) retry(ctx context.Context, f func() error) error {
 	delay := time.Millisecond
 	for {
 		err := f()
 		if err == nil || !isBusy(err) {
-			return err
+			return b.noSpace(err)
 		}
 		t := time.NewTimer(delay/2 + rand.N(delay))
 		select {
@@ -378,8 +387,13 @@ func (b *Backend) retry(ctx context.Context, f func() error) error {
 
 // write runs f in one BEGIN IMMEDIATE transaction on the writer
 // connection, retrying the whole transaction while the database is busy.
+// A transaction that fails is rolled back, by database/sql or, for a
+// failed COMMIT, by the driver, so the connection never stays inside a
+// transaction; after one that found the disk full, the next write first
+// checkpoints the write-ahead log (afterFull).
 func (b *Backend) write(ctx context.Context, f func(tx *sql.Tx) error) error {
-	return b.retry(ctx, func() error {
+	b.afterFull(ctx)
+	err := b.retry(ctx, func() error {
 		tx, err := b.w.BeginTx(ctx, nil)
 		if err != nil {
 			return err
@@ -390,4 +404,8 @@ func (b *Backend) write(ctx context.Context, f func(tx *sql.Tx) error) error {
 		}
 		return tx.Commit()
 	})
+	if isFull(err) {
+		b.full.Store(true)
+	}
+	return err
 }

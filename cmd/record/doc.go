@@ -125,6 +125,14 @@
 // to --to, with the same rules as import: exact values, idempotent, 4 on
 // conflicts unless --overwrite.
 //
+//	record sync
+//
+// ships what runs on this machine left in the spool for the store: runs
+// recorded offline (x-offline=true in the DSN), and the points and seals
+// that a run could not write because the store was unreachable when it
+// ended. Exactly once: running it twice, or after an interruption, stores
+// nothing twice. Journals that a live program still writes are skipped.
+//
 //	record index COLLECTION PATH...
 //
 // creates, if missing, an index on the value at each dotted path (such as

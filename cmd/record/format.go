@@ -13,16 +13,14 @@ import (
 	"github.com/recordlab/go-record/record"
 )
 
-// system holds the top-level fields that are not parameters: the record's
-// own fields and the host facts.
-var system = []string{"id", "collection", "created", "status", "ended", "duration", "error",
-	"metrics", "series", "updated", "host", "build", "run"}
+// machine holds the top-level fields of the host facts.
+var machine = []string{"host", "build", "run"}
 
 // params returns the scalar top-level user fields of a document.
 func params(doc map[string]any) map[string]any {
 	out := map[string]any{}
 	for k, v := range doc {
-		if slices.Contains(system, k) {
+		if record.Managed(k) || slices.Contains(machine, k) {
 			continue
 		}
 		switch v.(type) {

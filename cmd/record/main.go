@@ -92,7 +92,7 @@ var commands []*command // filled by init so that help can list them
 func init() {
 	commands = []*command{
 		collectionsCmd, lsCmd, showCmd, diffCmd, plotCmd,
-		exportCmd, importCmd, copyCmd, indexCmd, rmCmd, dropCmd,
+		exportCmd, importCmd, copyCmd, syncCmd, indexCmd, rmCmd, dropCmd,
 	}
 }
 

@@ -11,9 +11,10 @@ import (
 	"github.com/recordlab/go-record/record"
 )
 
-// managed are the fields the library keeps in every record, printed after
-// the run's own fields; host, build and run (the machine) come last.
-var managed = []string{"id", "collection", "created", "status", "ended", "duration", "error", "updated", "series"}
+// managed are the fields the library keeps in every record (see
+// record.Managed), printed after the run's own fields in this order; host,
+// build and run (the machine) come last.
+var managed = []string{"id", "collection", "created", "status", "ended", "duration", "error", "updated", "series", "heartbeat", "alive_until", "batches"}
 
 // machine are the facts about the machine, printed last: build.deps alone
 // is a line per dependency.
@@ -40,7 +41,7 @@ func printRecord(w io.Writer, snap *record.Snapshot) error {
 	var scalars, others, tail []string
 	for k, v := range doc {
 		switch {
-		case slices.Contains(managed, k), slices.Contains(machine, k), k == "metrics":
+		case record.Managed(k), slices.Contains(machine, k):
 		case isPlain(v) && k != "desc": // flags and other scalars
 			scalars = append(scalars, k)
 		default:
