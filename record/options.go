@@ -16,6 +16,8 @@ type createConfig struct {
 	id            string
 	idSet         bool
 	seed          *int64
+	parent        string
+	goals         map[string]string
 	flushInterval time.Duration
 	batchSize     int
 	hostFacts     bool
@@ -31,6 +33,31 @@ type createConfig struct {
 // WithID gives the record an id of the caller's choosing instead of a
 // generated one: [A-Za-z0-9_.-]{1,128}.
 func WithID(id string) CreateOption { return func(c *createConfig) { c.id, c.idSet = id, true } }
+
+// WithParent makes the record a child of the record parentID of the same
+// collection (a sweep and its trials, a run and its folds): its id is
+// stored at "parent", so the parent's children are
+// List(ctx, coll, Where("parent", "=", parentID)). The parent must exist.
+func WithParent(parentID string) CreateOption { return func(c *createConfig) { c.parent = parentID } }
+
+// Goals say whether a metric is better when smaller or larger, for
+// WithGoal; readers (record ls --best, groups, reports) rank by them.
+const (
+	Minimize = "min"
+	Maximize = "max"
+)
+
+// WithGoal stores whether a metric is minimised (Minimize, the default
+// for a metric with no goal) or maximised (Maximize, e.g. accuracy) at
+// goals.<metric>.
+func WithGoal(metric, goal string) CreateOption {
+	return func(c *createConfig) {
+		if c.goals == nil {
+			c.goals = map[string]string{}
+		}
+		c.goals[metric] = goal
+	}
+}
 
 // WithSeed stores the run's random seed at "seed".
 func WithSeed(seed int64) CreateOption { return func(c *createConfig) { c.seed = &seed } }

@@ -33,11 +33,12 @@ const (
 )
 
 // Fields that the record manages itself; user writes to them are refused.
-var reserved = []string{"_id", "id", "collection", "created", "status", "ended", "duration", "error", "metrics", "series", "updated", batchesKey, heartbeatKey, aliveKey}
+var reserved = []string{"_id", "id", "collection", "created", "status", "ended", "duration", "error", "metrics", "series", "updated", batchesKey, heartbeatKey, aliveKey, "parent", "goals"}
 
 // Managed reports whether a top-level field is one the library keeps
 // itself (id, collection, created, status, ended, duration, error,
-// metrics, series, updated, batches, heartbeat, alive_until) rather than
+// metrics, series, updated, batches, heartbeat, alive_until, parent,
+// goals) rather than
 // one the run wrote; writes to such a field are refused.
 func Managed(key string) bool { return slices.Contains(reserved, key) }
 
@@ -126,6 +127,25 @@ func (s *Store) Create(ctx context.Context, coll string, opts ...CreateOption) (
 		"status":     StatusRunning,
 		heartbeatKey: now,
 		aliveKey:     now.Add(missedHeartbeats * cfg.heartbeat),
+	}
+	if cfg.parent != "" {
+		if err := s.checkParent(ctx, coll, cfg.parent); err != nil {
+			return nil, err
+		}
+		doc["parent"] = cfg.parent
+	}
+	if len(cfg.goals) > 0 {
+		goals := map[string]any{}
+		for m, g := range cfg.goals {
+			if err := validMetric(m); err != nil {
+				return nil, err
+			}
+			if g != Minimize && g != Maximize {
+				return nil, invalid("goal", m, fmt.Sprintf("%q is not %q or %q", g, Minimize, Maximize))
+			}
+			goals[m] = g
+		}
+		doc["goals"] = goals
 	}
 	if cfg.seed != nil {
 		doc["seed"] = *cfg.seed
@@ -229,6 +249,20 @@ func (s *Store) Resume(ctx context.Context, coll, id string, opts ...CreateOptio
 		r.lastSteps = last
 		return r, nil
 	}
+}
+
+// checkParent refuses a parent that is not a record of coll.
+func (s *Store) checkParent(ctx context.Context, coll, parent string) error {
+	if err := ValidID(parent); err != nil {
+		return err
+	}
+	if s.offline {
+		return nil // cannot be checked; sync stores it as given
+	}
+	return s.do(ctx, "check parent", coll, parent, func() error {
+		_, err := s.b.Get(ctx, coll, parent)
+		return err
+	})
 }
 
 // errRecount says that batches landed while Resume recounted.

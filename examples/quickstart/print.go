@@ -14,7 +14,7 @@ import (
 // managed are the fields the library keeps in every record (see
 // record.Managed), printed after the run's own fields in this order; host,
 // build and run (the machine) come last.
-var managed = []string{"id", "collection", "created", "status", "ended", "duration", "error", "updated", "series", "heartbeat", "alive_until", "batches"}
+var managed = []string{"id", "collection", "created", "status", "ended", "duration", "error", "updated", "series", "parent", "goals", "heartbeat", "alive_until", "batches"}
 
 // machine are the facts about the machine, printed last: build.deps alone
 // is a line per dependency.
