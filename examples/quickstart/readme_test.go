@@ -279,6 +279,7 @@ func TestREADMECommands(t *testing.T) {
 	bin := buildCLI(t, t.TempDir())
 	t.Chdir(dir)
 	t.Setenv(record.DSNEnv, "")
+	t.Setenv("RECORD_SPOOL_DIR", t.TempDir())
 	quickstart(t)                // the README's run: learning_rate 0.5
 	quickstart(t, "-lr", "0.05") // a second run to compare
 	coll := time.Now().Format("Jan-02-2006")
@@ -412,6 +413,8 @@ func checkCLIOutput(t *testing.T, args []string, stdout, coll string, ids []stri
 	case "export":
 		want(ids[0])
 		want(ids[1])
+	case "sync":
+		want("synced 0 journals")
 	case "plot":
 		out := args[slices.Index(args, "-o")+1]
 		if fi, err := os.Stat(out); err != nil || fi.Size() < 1000 {
