@@ -172,7 +172,8 @@ func (s *Store) Create(ctx context.Context, coll string, opts ...CreateOption) (
 // running record whose heartbeat stopped), for example after the process
 // that created it was killed. A sealed record returns ErrSealed.
 //
-// Resume recomputes each metric's summary from its stored points and
+// Resume first ships what earlier handles of the record left in this
+// machine's spool (see Sync). It then recomputes each metric's summary from its stored points and
 // stores it where it differs (a backend that cannot write points and
 // summary in one step may have been interrupted between the two), revives
 // the heartbeat, and reports with LastSteps where each metric's stored
@@ -192,6 +193,14 @@ func (s *Store) Resume(ctx context.Context, coll, id string, opts ...CreateOptio
 	}
 	cfg := newConfig(opts)
 	cfg.id = id
+	if s.spoolRoot != "" {
+		// Ship first what an earlier handle of this record left in the
+		// spool, so that LastSteps counts it.
+		_, err := s.sync(ctx, func(h spool.Header) bool { return h.Collection == coll && h.ID == id })
+		if err != nil {
+			return nil, err
+		}
+	}
 	// Recount, then store the corrections only if no batch landed in
 	// between (the count of batches is unchanged): else recount again.
 	for attempt := 1; ; attempt++ {

@@ -232,10 +232,15 @@ type SyncReport struct {
 // of other stores are left (Other). A store is recognised by its DSN with
 // secrets redacted, the only form the spool keeps.
 func (s *Store) Sync(ctx context.Context) (SyncReport, error) {
-	var rep SyncReport
 	if err := s.check(ctx); err != nil {
-		return rep, err
+		return SyncReport{}, err
 	}
+	return s.sync(ctx, nil)
+}
+
+// sync ships the journals of this store that only accepts (all when nil).
+func (s *Store) sync(ctx context.Context, only func(spool.Header) bool) (SyncReport, error) {
+	var rep SyncReport
 	if s.offline {
 		return rep, &Error{Op: "sync", err: errOffline}
 	}
@@ -252,7 +257,7 @@ func (s *Store) Sync(ctx context.Context) (SyncReport, error) {
 		errs = append(errs, &Error{Op: "sync", err: err})
 	}
 	for _, in := range infos {
-		if in.Header.Store != s.dsn {
+		if in.Header.Store != s.dsn || (only != nil && !only(in.Header)) {
 			rep.Other = append(rep.Other, in.Path)
 			continue
 		}

@@ -202,3 +202,54 @@ func TestMemoryBoundSpills(t *testing.T) {
 	}
 	t.Logf("worst Log while the store hung: %v", worst)
 }
+
+// Resume ships first what an earlier handle of the record left in the
+// spool, so that LastSteps counts it and the resumed run writes no step
+// twice.
+func TestResumeShipsLeftovers(t *testing.T) {
+	ctx := t.Context()
+	st, b, dir := spoolStore(t)
+	rec, err := st.Create(ctx, "c", record.WithoutHost())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 300 {
+		rec.Log(int64(i), record.Metrics{"loss": float64(i)})
+	}
+	if err := rec.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b.Inject(memory.Fault{Op: memory.OpApplyBatch, Kind: memory.FailBefore, Err: errDown})
+	for i := 300; i < 700; i++ {
+		rec.Log(int64(i), record.Metrics{"loss": float64(i)})
+	}
+	// The process ends without closing the record: the store's Close
+	// leaves the points in the spool.
+	if err := st.Close(ctx); !errors.Is(err, record.ErrUnavailable) {
+		t.Fatalf("Store.Close with the store gone = %v, want ErrUnavailable", err)
+	}
+	b.Clear()
+	st2 := record.NewStore(b)
+	record.SetSpool(st2, dir, "mem://spool-test")
+	defer st2.Close(ctx)
+	again, err := st2.Resume(ctx, "c", rec.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := again.LastSteps()["loss"]; last != 699 {
+		t.Fatalf("LastSteps after Resume = %d, want 699 (the spooled points shipped first)", last)
+	}
+	for i := 700; i < 1000; i++ {
+		again.Log(int64(i), record.Metrics{"loss": float64(i)})
+	}
+	if err := again.Close(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := storedSteps(t, st2, rec.ID()); len(got) != 1000 {
+		t.Fatalf("%d steps stored, want 1000", len(got))
+	}
+	snap, _ := st2.Get(ctx, "c", rec.ID())
+	if c, _ := snap.Int64("metrics.loss.count"); c != 1000 {
+		t.Errorf("count %d, want 1000", c)
+	}
+}

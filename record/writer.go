@@ -390,7 +390,9 @@ func (r *Record) waitFor(ctx context.Context, seq int64, op string) error {
 			return nil
 		case failed && spooledTo >= seq:
 			return r.spoolError(op, outage)
-		case failed && r.store.spoolRoot == "":
+		case failed:
+			// No spool, or it refused (a full disk): the batches stay
+			// queued and the writer keeps trying.
 			return outage
 		}
 		select {
