@@ -208,10 +208,11 @@ func transient(err error) bool {
 	return true
 }
 
-// heartbeatIfIdle refreshes the heartbeat when nothing was written for an
-// interval. A heartbeat that fails is not retried: the next one will do.
+// heartbeatIfIdle refreshes the heartbeat when nothing was written for
+// half an interval, so that a live record stays well inside its 3
+// intervals even on a slow store. A heartbeat that fails is not retried: the next one will do.
 func (r *Record) heartbeatIfIdle() {
-	if time.Since(r.lastWrite) < r.cfg.heartbeat {
+	if time.Since(r.lastWrite) < r.cfg.heartbeat/2 {
 		return
 	}
 	r.qmu.Lock()

@@ -51,8 +51,12 @@
 //	{_id: ObjectId, record: <the record's _id>, name: "loss", seq: <int64>,
 //	 steps: [int64...], values: [double...], times: [date...]}
 //
-// seq orders the buckets of a metric (wall clock nanoseconds, strictly
-// increasing within a process); an index on {record, name, seq} serves
+// The buckets of ApplyBatch (below) have a string _id instead,
+// "batch:" followed by the quoted record id, metric, writer, batch
+// sequence and part, so that a retried batch hits a duplicate key.
+// seq orders the buckets of a metric, of either kind (wall clock
+// nanoseconds, strictly increasing within a process; a retried batch
+// keeps the seq of its first insert); an index on {record, name, seq} serves
 // ReadSeries, which yields the points bucket by bucket from the cursor (a
 // bucket of more than 4096 points in several batches), so reading a long
 // series holds one driver batch in memory. Appending costs one insert per
@@ -120,6 +124,25 @@
 // successful Merge is one round trip, atomic, and concurrent Merges from
 // any number of goroutines or processes lose nothing.
 //
+// # ApplyBatch
+//
+// Backend implements backend.BatchStore without transactions (FerretDB
+// has none; MongoDB's need a replica set). ApplyBatch reads the record,
+// calls the batch's Update, checks its ops against the document in memory
+// (ErrInvalid, ErrTooLarge before anything is written), inserts the points
+// as buckets with the deterministic _ids above (a duplicate key counts as
+// stored), then applies the ops with one updateOne whose filter holds the
+// value read at the batch's Guard path ({$exists: false} when it was
+// absent) beside Merge's path guards: a compare and swap. When nothing
+// matches, another writer changed the record in between: ApplyBatch reads
+// it again and calls Update again (which says !apply if that writer
+// applied this very batch), until the swap succeeds or its context ends.
+// A crash between the insert and the update leaves points without their
+// document change, which the retry or Resume completes, never a change
+// without its points. SeriesNames groups the record's buckets by name
+// with an aggregation (the distinct command fails on FerretDB v1 when the
+// call has a deadline).
+//
 // # Size limit
 //
 // A record is at most MaxDocBytes (16 MiB) of BSON. An Insert over it is
@@ -175,6 +198,11 @@
 //     concurrent $inc ended at 1 to 8). Concurrent Merges of one record
 //     from several goroutines or processes are not safe there; the tests
 //     declare backendtest.ConcurrentMerge unsupported on FerretDB only.
+//   - The compare and swap of ApplyBatch is not atomic there either (an
+//     update's filter and its write are separate steps): ApplyBatch calls
+//     on one record are serialised within a Backend, but ApplyBatch calls
+//     on one record from several processes may lose document changes
+//     (never points) on FerretDB.
 //   - $push with an empty $each does not create a missing array; Merge
 //     uses $set to an empty array instead.
 //   - It uses no index for filters or sorts, so every List query reads

@@ -41,6 +41,7 @@ var (
 	_ backend.Indexer     = (*Backend)(nil)
 	_ backend.Pinger      = (*Backend)(nil)
 	_ backend.SeriesStore = (*Backend)(nil)
+	_ backend.BatchStore  = (*Backend)(nil)
 )
 
 // Backend stores records in a MongoDB database. It is safe for concurrent
@@ -55,6 +56,8 @@ type Backend struct {
 	lastSeq int64
 
 	indexed sync.Map // series collection name -> struct{}: index ensured
+
+	locks recordLocks // ApplyBatch on FerretDB
 }
 
 // Open connects to the MongoDB server of dsn (mongodb:// or mongodb+srv://,

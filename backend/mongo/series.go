@@ -31,7 +31,8 @@ func seriesCollection(coll string) string { return seriesPrefix + coll }
 //	 steps: [int64...], values: [double...], times: [date...]}
 //
 // seq orders the buckets of a metric: the wall clock in nanoseconds, made
-// strictly increasing within the process.
+// strictly increasing within the process. (ApplyBatch's buckets have a
+// deterministic string _id instead of an ObjectId, and the same seq.)
 func (b *Backend) AppendSeries(ctx context.Context, coll, id, name string, pts []backend.Point) error {
 	if len(pts) == 0 {
 		return nil
@@ -44,7 +45,7 @@ func (b *Backend) AppendSeries(ctx context.Context, coll, id, name string, pts [
 	var docs []any
 	for len(pts) > 0 {
 		n := min(len(pts), bucketPoints)
-		docs = append(docs, b.bucket(sid, name, pts[:n]))
+		docs = append(docs, b.bucket(bson.NewObjectID(), sid, name, pts[:n]))
 		pts = pts[n:]
 	}
 	if len(docs) == 1 {
@@ -58,7 +59,8 @@ func (b *Backend) AppendSeries(ctx context.Context, coll, id, name string, pts [
 	return nil
 }
 
-func (b *Backend) bucket(sid any, name string, pts []backend.Point) bson.D {
+// bucket returns the bucket document _id of pts, with the next seq.
+func (b *Backend) bucket(id, sid any, name string, pts []backend.Point) bson.D {
 	steps := make(bson.A, len(pts))
 	values := make(bson.A, len(pts))
 	times := make(bson.A, len(pts))
@@ -68,7 +70,7 @@ func (b *Backend) bucket(sid any, name string, pts []backend.Point) bson.D {
 		times[i] = bson.NewDateTimeFromTime(p.Time)
 	}
 	return bson.D{
-		{Key: "_id", Value: bson.NewObjectID()},
+		{Key: "_id", Value: id},
 		{Key: "record", Value: sid},
 		{Key: "name", Value: name},
 		{Key: "seq", Value: b.nextSeq()},

@@ -10,7 +10,10 @@
 # background (pid file, log and data in STATE_DIR), waits until it accepts
 # connections and prints only
 #   export RECORD_TEST_MONGO_DSN='mongodb://127.0.0.1:PORT/'
-# on stdout. Progress and errors go to stderr.
+#   export RECORD_TEST_FERRETDB_BIN='/path/of/the/built/binary'
+# on stdout. Progress and errors go to stderr. The binary lets a test start
+# a FerretDB of its own (one it may freeze with SIGSTOP):
+#   $RECORD_TEST_FERRETDB_BIN -dir DIR -addr 127.0.0.1:0 -uri-file FILE
 #
 # The cache is $RECORD_TOOLS_CACHE if set, else $(go env GOCACHE)/record-tools.
 set -euo pipefail
@@ -43,6 +46,7 @@ start)
 	if alive && [ -s "$state/uri" ]; then
 		log "already running (pid $(cat "$state/pid"))"
 		printf "export RECORD_TEST_MONGO_DSN='%s'\n" "$(cat "$state/uri")"
+		printf "export RECORD_TEST_FERRETDB_BIN='%s'\n" "$(build)"
 		exit 0
 	fi
 	bin=$(build)
@@ -55,6 +59,7 @@ start)
 			uri=$(cat "$state/uri")
 			log "FerretDB is up at $uri (pid $(cat "$state/pid"), log $state/ferretdb.log)"
 			printf "export RECORD_TEST_MONGO_DSN='%s'\n" "$uri"
+			printf "export RECORD_TEST_FERRETDB_BIN='%s'\n" "$bin"
 			exit 0
 		fi
 		if ! alive; then
