@@ -94,14 +94,18 @@ func (s *suite) testCrashed(t *testing.T) {
 			t.Fatalf("List status = running found the killed run %s", id)
 		}
 
-		live := s.create(t, st, record.WithoutHost(), record.WithHeartbeat(beat))
+		// A live handle keeps its record running; its interval is longer
+		// than the killed one's so that a slow store under -race on a
+		// busy machine cannot make a live record miss 3 heartbeats.
+		liveBeat := 5 * beat
+		live := s.create(t, st, record.WithoutHost(), record.WithHeartbeat(liveBeat))
 		for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
 			snap, err := st.Get(ctx, coll, live.ID())
 			if err != nil {
 				t.Fatal(err)
 			}
 			if snap.Status() != record.StatusRunning {
-				t.Fatalf("a live record with heartbeat %v reads %q", beat, snap.Status())
+				t.Fatalf("a live record with heartbeat %v reads %q", liveBeat, snap.Status())
 			}
 		}
 		if ids := statusIDs(t, st, record.StatusRunning); !slices.Contains(ids, live.ID()) {
@@ -111,7 +115,7 @@ func (s *suite) testCrashed(t *testing.T) {
 			t.Fatalf("List status = crashed found the live run %s", live.ID())
 		}
 
-		rec, err := st.Resume(ctx, coll, id, record.WithHeartbeat(beat))
+		rec, err := st.Resume(ctx, coll, id, record.WithHeartbeat(liveBeat))
 		if err != nil {
 			t.Fatalf("Resume of the crashed run: %v", err)
 		}
