@@ -22,6 +22,25 @@
 // database can, and applied exactly by record, so every backend gives the
 // same answer. Snapshot.Series streams a metric's points in batches.
 //
+// # Writing: exactly once, bounded, never blocked
+//
+// Log appends to memory; a writer goroutine per Record ships the points in
+// batches with Backend.ApplyBatch (backend.BatchStore): the points, the
+// metric's summary folded from what is stored, and the writer's mark
+// batches.<writer> = sequence, in one atomic step, so a batch retried
+// after a lost acknowledgement is not stored twice and any number of
+// handles and processes writing one record agree on its summaries. Flush
+// and Close return by their context's deadline. Points waiting for the
+// store are bounded (WithMemoryBound); beyond the bound, and while the
+// store fails, they go to an on-disk spool (x-spool, $RECORD_SPOOL_DIR,
+// the user's cache directory) that the writer ships when the store
+// returns, and Store.Sync (record sync) ships what a process left behind;
+// Close with the store unreachable returns a *SpoolError saying where.
+// With x-offline=true in the DSN nothing is sent: the run goes to the
+// spool only. A running record refreshes heartbeat and alive_until; one
+// whose alive_until passed reads as StatusCrashed until Resume, which
+// also repairs summaries and reports LastSteps.
+//
 // # Stores
 //
 // Open picks the adapter by the DSN's scheme; the adapter must be
@@ -49,7 +68,9 @@
 // # Document layout
 //
 //	id, collection, created, status   written by Create; status is running until Close
-//	seed                              WithSeed
+//	heartbeat, alive_until            refreshed by a running record's writer (crashed past alive_until)
+//	batches.<writer>, batches.n       each writer's last applied batch, and the count of batches
+//	seed, parent, goals.<metric>      WithSeed, WithParent, WithGoal
 //	host, build, run                  the machine, the program and the process
 //	metrics.<name>                    summary of a logged metric: count, last, last_step,
 //	                                  last_time, min, min_step, max, max_step, mean, sum,
