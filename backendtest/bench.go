@@ -331,9 +331,11 @@ func (bs *benchSuite) appendSeries(b *testing.B) {
 	if bs.raw.AppendPoints == nil {
 		return
 	}
+	runs := 0
 	b.Run("raw", func(b *testing.B) {
 		ctx := b.Context()
-		id := benchID(1)
+		runs++ // a fresh record per run, so that -count N works
+		id := benchID(1_000_000 + runs)
 		if err := be.Insert(ctx, "bench-series", id, benchDoc("bench-series", 1)); err != nil {
 			b.Fatal(err)
 		}

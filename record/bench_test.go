@@ -17,6 +17,7 @@ import (
 func BenchmarkLog(b *testing.B) {
 	for _, dsn := range []string{"mem://", "sqlite"} {
 		b.Run(dsn, func(b *testing.B) {
+			dsn := dsn // each run its own store: -count N reruns this function
 			if dsn == "sqlite" {
 				dsn = "sqlite://" + filepath.Join(b.TempDir(), "records.db")
 			}
@@ -92,6 +93,7 @@ func BenchmarkIngest(b *testing.B) {
 func BenchmarkMerge(b *testing.B) {
 	for _, dsn := range []string{"mem://", "sqlite"} {
 		b.Run(dsn, func(b *testing.B) {
+			dsn := dsn // each run its own store: -count N reruns this function
 			if dsn == "sqlite" {
 				dsn = "sqlite://" + filepath.Join(b.TempDir(), "records.db")
 			}

@@ -149,10 +149,19 @@ func (r *Record) run() {
 		// is down sees a few attempts a second at most.
 		d := min(100*time.Millisecond<<min(failures-1, 6), 5*time.Second)
 		d = d/2 + rand.N(d/2+1)
+		// A Flush or Close that waits cuts the wait short, but never
+		// below 200 ms between attempts.
+		first := min(d, 200*time.Millisecond)
 		select {
 		case <-r.stop:
 			return
-		case <-time.After(d):
+		case <-time.After(first):
+		}
+		select {
+		case <-r.stop:
+			return
+		case <-time.After(d - first):
+		case <-r.kick:
 		}
 		select {
 		case r.kick <- struct{}{}:
