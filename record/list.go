@@ -99,7 +99,7 @@ func (s *Store) List(ctx context.Context, coll string, opts ...ListOption) iter.
 			for _, o := range q.omit {
 				doc = omitPath(doc, o)
 			}
-			if !yield(newSnapshot(s, coll, it.ID, doc), nil) {
+			if !yield(snapshotAt(s, coll, it.ID, doc, now), nil) {
 				return
 			}
 			if n++; q.Limit > 0 && n >= q.Limit {

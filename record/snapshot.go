@@ -24,7 +24,12 @@ type Snapshot struct {
 }
 
 func newSnapshot(s *Store, coll, id string, doc map[string]any) *Snapshot {
-	markCrashed(doc, time.Now())
+	return snapshotAt(s, coll, id, doc, time.Now())
+}
+
+// snapshotAt is newSnapshot with the status as read at now.
+func snapshotAt(s *Store, coll, id string, doc map[string]any, now time.Time) *Snapshot {
+	markCrashed(doc, now)
 	return &Snapshot{store: s, coll: coll, id: id, doc: doc}
 }
 
