@@ -80,6 +80,7 @@ func RunConformanceTests(t *testing.T, h Harness) {
 	t.Run("Writers", s.testWriters)
 	t.Run("Crash", s.testCrash)
 	t.Run("Crashed", s.testCrashed)
+	t.Run("Group", s.testGroup)
 }
 
 type suite struct{ h Harness }

@@ -49,7 +49,8 @@ type Stat struct {
 	// Std/sqrt(N); both are NaN when N < 2, and all five are NaN when
 	// N == 0. They are computed without overflow for any finite inputs
 	// (±MaxFloat64 included): only a true result beyond MaxFloat64 (the
-	// Std of -MaxFloat64 and MaxFloat64) is +Inf.
+	// Std of -MaxFloat64 and MaxFloat64) is +Inf. Ints are converted to
+	// float64 (beyond 2^53 to the nearest float).
 	Mean, Std, Stderr, Min, Max float64
 }
 
@@ -102,10 +103,8 @@ func (s *Store) Group(ctx context.Context, coll string, by, metrics []string, op
 			return nil, err
 		}
 		kb.Reset()
-		values := make([]any, len(byKeys))
-		for i, p := range byKeys {
+		for _, p := range byKeys {
 			v, _ := backend.Lookup(snap.doc, p)
-			values[i] = v
 			k := groupKey(v)
 			kb.WriteString(strconv.Itoa(len(k)))
 			kb.WriteByte(':')
@@ -113,6 +112,10 @@ func (s *Store) Group(ctx context.Context, coll string, by, metrics []string, op
 		}
 		g := groups[kb.String()]
 		if g == nil {
+			values := make([]any, len(byKeys))
+			for i, p := range byKeys {
+				values[i], _ = backend.Lookup(snap.doc, p)
+			}
 			g = newGroupAcc(values, len(metrics))
 			groups[kb.String()] = g
 			order = append(order, g)
@@ -152,9 +155,9 @@ func parsePaths(texts []string) ([][]string, error) {
 
 // groupAcc gathers one group while the records stream.
 type groupAcc struct {
-	values []any
-	vdoc   map[string]any // values keyed "0", "1", ... for backend.CompareAt
-	ids    []string
+	values  []any
+	vdoc    map[string]any // values keyed "0", "1", ... for backend.CompareAt
+	ids     []string
 	metrics []metricAcc
 }
 
@@ -252,18 +255,19 @@ func groupKey(v any) string {
 // metricAcc gathers the numbers of one metric path over a group.
 type metricAcc struct {
 	xs                 []float64 // the finite numbers, in id order
+	ids                []string  // the member of each number
 	nonFinite, missing int
-	goal               string
+	goal               string // of the first member that has one
 	goalSet            bool
-	best               string
-	bestX              float64
+	best               string // set by stat
 }
 
 // add takes the number at path p of snap.
 func (m *metricAcc) add(snap *Snapshot, p []string) {
 	if !m.goalSet {
 		if g, ok := backend.Lookup(snap.doc, []string{"goals", goalName(p)}); ok {
-			m.goal, m.goalSet = g.(string), true
+			m.goal, _ = g.(string)
+			m.goalSet = true
 		}
 	}
 	v, _ := backend.Lookup(snap.doc, p)
@@ -286,13 +290,7 @@ func (m *metricAcc) add(snap *Snapshot, p []string) {
 		return
 	}
 	m.xs = append(m.xs, x)
-	better := x < m.bestX
-	if m.goal == Maximize {
-		better = x > m.bestX
-	}
-	if m.best == "" || better {
-		m.best, m.bestX = snap.id, x
-	}
+	m.ids = append(m.ids, snap.id)
 }
 
 // goalName is the metric whose goal ranks path p: <m> for metrics.<m>...,
@@ -326,7 +324,8 @@ func nullForNonFinite(doc map[string]any, p []string, v any) bool {
 	return false
 }
 
-// stat computes the aggregates of the finite numbers gathered.
+// stat computes the aggregates of the finite numbers gathered, and sets
+// best.
 func (m *metricAcc) stat() Stat {
 	st := Stat{N: len(m.xs), NonFinite: m.nonFinite, Missing: m.missing}
 	nan := math.NaN()
@@ -335,41 +334,43 @@ func (m *metricAcc) stat() Stat {
 		return st
 	}
 	st.Min, st.Max = m.xs[0], m.xs[0]
-	for _, x := range m.xs {
+	m.best = m.ids[0]
+	for i, x := range m.xs {
+		if m.goal == Maximize && x > st.Max || m.goal != Maximize && x < st.Min {
+			m.best = m.ids[i]
+		}
 		st.Min, st.Max = min(st.Min, x), max(st.Max, x)
 	}
-	st.Mean, st.Std = meanStd(m.xs, st.Min, st.Max)
-	if st.N >= 2 {
-		st.Stderr = st.Std / math.Sqrt(float64(st.N))
-	}
+	st.Mean, st.Std, st.Stderr = meanStd(m.xs, st.Min, st.Max)
 	return st
 }
 
-// meanStd returns the mean and the sample standard deviation (NaN for one
-// number) of finite numbers xs within [lo, hi]: the mean as the first
-// number plus the compensated sum of the differences from it divided by n
-// (exact when all are equal), and the variance by the corrected two-pass
-// formula. Numbers beyond 2^500 (or all below 2^-500) are first scaled by
-// a power of two, which is exact, so that no difference or square
-// overflows.
-func meanStd(xs []float64, lo, hi float64) (mean, std float64) {
+// meanStd returns the mean, the sample standard deviation and its
+// standard error (both NaN for one number) of the finite numbers xs,
+// which lie within [lo, hi]: the mean as the compensated (Neumaier) sum
+// divided by n, the variance by the corrected two-pass formula, also
+// compensated. Numbers beyond 2^500 (or all below 2^-500) are first
+// scaled by a power of two, which is exact, so that no sum or square
+// overflows on the way.
+func meanStd(xs []float64, lo, hi float64) (mean, std, stderr float64) {
+	n := float64(len(xs))
+	if lo == hi {
+		if len(xs) < 2 {
+			return lo, math.NaN(), math.NaN()
+		}
+		return lo, 0, 0
+	}
 	scale := 0
-	if big := max(math.Abs(lo), math.Abs(hi)); big > 0x1p500 || big < 0x1p-500 && big > 0 {
+	if big := max(math.Abs(lo), math.Abs(hi)); big > 0x1p500 || big < 0x1p-500 {
 		_, scale = math.Frexp(big)
 	}
 	y := func(x float64) float64 { return math.Ldexp(x, -scale) }
-	n := float64(len(xs))
-	y0 := y(xs[0])
 	var sum, comp float64
-	for _, x := range xs[1:] {
-		sum, comp = neumaier(sum, comp, y(x)-y0)
+	for _, x := range xs {
+		sum, comp = neumaier(sum, comp, y(x))
 	}
-	my := y0 + (sum+comp)/n
-	my = min(max(my, y(lo)), y(hi))
+	my := min(max((sum+comp)/n, y(lo)), y(hi))
 	mean = math.Ldexp(my, scale)
-	if len(xs) < 2 {
-		return mean, math.NaN()
-	}
 	var sq, sqc, dev, devc float64
 	for _, x := range xs {
 		d := y(x) - my
@@ -377,8 +378,8 @@ func meanStd(xs []float64, lo, hi float64) (mean, std float64) {
 		dev, devc = neumaier(dev, devc, d)
 	}
 	d := dev + devc
-	v := max((sq+sqc)-d*d/n, 0) / (n - 1)
-	return mean, math.Ldexp(math.Sqrt(v), scale)
+	sd := math.Sqrt(max((sq+sqc)-d*d/n, 0) / (n - 1))
+	return mean, math.Ldexp(sd, scale), math.Ldexp(sd/math.Sqrt(n), scale)
 }
 
 // neumaier adds x to the compensated sum (sum, comp).

@@ -15,8 +15,8 @@
 // postgres://, postgresql://, mongodb:// and mongodb+srv:// DSNs all work
 // (package backend/all). No message ever shows a DSN's password.
 //
-// The commands that only read (collections, ls, show, diff, plot, export,
-// and copy's --from) never create a store: they open it with
+// The commands that only read (collections, ls, show, diff, compare,
+// plot, export, and copy's --from) never create a store: they open it with
 // record.OpenExisting, so a SQLite file that does not exist, or holds no
 // store, is "no such store" (exit status 3) and no file is left behind. A
 // PostgreSQL table or MongoDB database that does not exist just holds no
@@ -29,14 +29,43 @@
 //
 // prints the collections of the store, one per line.
 //
-//	record ls COLLECTION [--where PATH OP VALUE]... [--sort [-]PATH] [--limit N] [--json]
+//	record ls COLLECTION [--where PATH OP VALUE]... [--sort [-]PATH | --best METRIC] [--limit N] [--columns PATH,...] [--json]
+//	record ls COLLECTION --group-by PATH,... [--metric METRIC]... [--where C]... [--best METRIC] [--limit N]
 //
 // prints a table of the collection's records, oldest first: ID, CREATED
-// (UTC), STATUS, DURATION, every top-level parameter (a scalar top-level
-// field of your own, such as a flag), and for each metric NAME its last
-// value (NAME.last, from metrics.NAME.last) and its best value (NAME.best,
-// the minimum, metrics.NAME.min). Cells are cut at 40 characters; "-" is a
-// missing value. --where keeps the records where every condition holds:
+// (UTC), STATUS (a running record whose heartbeat stopped is "crashed"),
+// DURATION, every top-level parameter (a scalar top-level field of your
+// own, such as a flag), and for each metric NAME its last value
+// (NAME.last, from metrics.NAME.last) and its best value (NAME.best, the
+// minimum, metrics.NAME.min, or the maximum where the record's goal for
+// the metric is max, see record.WithGoal). Cells are cut at 40
+// characters and control characters become spaces; "-" is a missing
+// value. --columns lr,opt,loss.min replaces the parameter and metric
+// columns with the given paths; where a record has nothing at a path,
+// the column reads the metric summary under metrics (loss.min is
+// metrics.loss.min, and loss.last shows NaN or ±Inf for a run whose last
+// point was one). --best METRIC sorts by a metric in the direction of its
+// goal: ascending, or descending where a record of the collection has
+// goals.METRIC = max; METRIC is a name (loss: its min, or its max when
+// maximised), NAME.FIELD (loss.last) or a full path (metrics.loss.last).
+//
+// With --group-by, ls prints a row per group of records with equal
+// values at the given paths (numbers by value, so int 1 and float 1.0 are
+// one group; groups ordered by their values, records without a value
+// last), computed by record.Store.Group: the values, RUNS (the group's
+// size) and, for each --metric (loss.min for metrics.loss.min, loss for
+// metrics.loss.last; repeatable or comma-separated), N (members with a
+// finite value, with those holding NaN or ±Inf and those without the
+// metric counted beside it: "4 (1 NaN/Inf, 1 missing)"), MEAN ± STD (the
+// sample standard deviation), STDERR and BEST (the id of the best member
+// by the metric's goal). --best orders the groups by the mean of a metric
+// in its goal's direction; --limit keeps the first N groups.
+//
+//	record ls runs --group-by lr,batch --metric loss.min
+//	lr     batch  RUNS  loss.min: N    MEAN ± STD          STDERR     BEST
+//	0.001  32     5     4 (1 missing)  0.3125 ± 0.0883883  0.0441942  run-0-0
+//
+// --where keeps the records where every condition holds:
 // learning_rate=0.01, metrics.loss.last<0.3, status!=failed; OP is one of
 // = != < <= > >=, and VALUE is typed from its text (integer, decimal,
 // true, false, null, a time, else a string; see record.ParseCondition). A
@@ -71,6 +100,18 @@
 // the last line counts them. The exit status does not depend on whether
 // they differ.
 //
+//	record compare COLLECTION ID1 ID2 [ID...] [--host]
+//
+// prints the records side by side, a column each: status (crashed
+// included), created, duration and error; the parameters that differ
+// between them (fields of your own, nested objects dotted, such as
+// config.optim.lr; arrays and the models object are data and left out;
+// "-" where a record lacks one); and each metric's last, min and max
+// value. The parameters they all share fold into one last line, "same:
+// epochs=10, optimizer=adam". The host facts are left out unless --host
+// is given; then those that differ get rows and the rest fold into "same
+// host: ...".
+//
 //	record plot COLLECTION [ID...] -o FILE.png|FILE.svg|FILE.pdf|- [--series PATH]... [--where C]... [--limit N] [--title T] [--width PX] [--height PX]
 //
 // draws a line chart (gonum.org/v1/plot) with a title, axis labels and a
@@ -91,6 +132,62 @@
 // so any value plots in bounded time. Long series are thinned to the
 // pixel columns keeping each column's first, last, lowest and highest
 // point, so spikes survive. -o - writes PNG to stdout. The default size is 1000x600 pixels.
+//
+//	record plot COLLECTION ID... --metric NAME -o FILE
+//	record plot COLLECTION --group-by PATH[,PATH...] --metric NAME [--where C]... -o FILE
+//
+// --metric NAME is --series for a logged metric: with several IDs their
+// curves are overlaid. --group-by groups the records matching every
+// --where by their values at the paths (record.Store.Group; runs that
+// differ only by seed share a group) and draws per group the mean over its
+// members at each step with a translucent band of ± one sample standard
+// deviation, one color per group, labelled "lr=0.1 (n=5)"; NaN and
+// infinite points are left out of the mean and counted in the legend
+// ("(n=5, 3 NaN/Inf skipped)"). Series are streamed; over more than 4096
+// steps each member is averaged over equal ranges of steps first.
+//
+//	record report COLLECTION -o FILE.md|FILE.html [--group-by PATH[,PATH...]] [--where C]... [--metric NAME]... [--no-curves]
+//
+// writes a reproducibility report (package report): the hyperparameters
+// that vary across the runs with their values (or min .. max) and the
+// constant ones, the runs, seeds and statuses of each configuration (the
+// --group-by values, by default every varying param but seeds), mean ±
+// std and stderr of each metric's last value and of its min (its max
+// where the metric's goal is max) with the best run, each run's duration
+// and the total, the machines (CPU, GPUs with memory, driver and CUDA
+// versions, memory, OS), the git commit and dirty flag, the Go build, the
+// dependency modules (folded), and the curves of each metric per
+// configuration. A .md report links PNG files written beside it
+// (FILE-METRIC.png); a .html report is one file with the curves inline.
+// Every value is escaped, and the store's DSN is shown without password.
+//
+//	record serve [--addr 127.0.0.1:8080] [--public]
+//
+// serves a read-only web page of the store (package serve) until SIGINT or
+// SIGTERM, and prints its address. Every view is a plain link, its state in
+// query parameters, so it can be bookmarked or shared:
+//
+//	/                                         collections and their record counts
+//	/c/COLL?cols=lr,metrics.loss.min          the runs table, with these columns
+//	/c/COLL?sort=metrics.loss.min&desc=1      sorted by any column (click a header)
+//	/c/COLL?where=lr<0.1&where=status=crashed filtered with the --where language
+//	/c/COLL?after=ID  /c/COLL?sort=P&offset=N the next page (50 rows; limit=N up to 500)
+//	/c/COLL?group=lr,batch&metric=metrics.loss.min   groups: N, mean ± std, best member
+//	/c/COLL/ID                                one run: parameters, models, losses chart
+//	/c/COLL/compare?ids=A,B&metric=loss&log=1&smooth=0.6&x=time   overlaid curves
+//
+// The runs table shows by default the status (crashed in red), created, the
+// scalar parameters and each metric's last value, and reads only the page
+// it shows (with an index on the sort path, see record index, only those
+// records), so it stays fast on large collections. Tick runs and "compare
+// selected" to overlay their curves, one color per run, drawn by package
+// plot as SVG from series read in batches and thinned keeping spikes;
+// log=1 draws log10 of the values, smooth=W an exponential moving average
+// of weight W in [0, 1), x=time the seconds since each run's first point.
+// Pages escape every value, need no script and load nothing from
+// elsewhere. It listens only on a loopback address (127.0.0.1, ::1,
+// localhost) unless --public allows another, since pages show everything
+// the records hold; --addr with port 0 picks a free port.
 //
 //	record export COLLECTION [--where C]... > runs.jsonl
 //

@@ -174,6 +174,11 @@ func seed(t *testing.T, s *record.Store) {
 			{Kind: backend.Set, Path: []string{"duration"}, Value: float64(90 + i*1000)},
 			{Kind: backend.Set, Path: []string{"metrics", "loss", "last_time"}, Value: created},
 			{Kind: backend.Set, Path: []string{"metrics", "acc", "last_time"}, Value: created},
+			// The write path's own fields: the last heartbeat, and the
+			// writer's batch marks (one random writer id per handle).
+			{Kind: backend.Set, Path: []string{"heartbeat"}, Value: created.Add(time.Duration(90+i*1000) * time.Second)},
+			{Kind: backend.Set, Path: []string{"alive_until"}, Value: created.Add(time.Duration(180+i*1000) * time.Second)},
+			{Kind: backend.Set, Path: []string{"batches"}, Value: map[string]any{"0123456789abcdef": int64(3), "n": int64(3)}},
 		}
 		if r.host != nil {
 			h, err := record.Normalize(r.host)
@@ -186,6 +191,9 @@ func seed(t *testing.T, s *record.Store) {
 		var b backend.Backend
 		if !s.As(&b) {
 			t.Fatal("Store.As(*backend.Backend) = false")
+		}
+		if err := b.Merge(ctx, coll, r.id, []backend.Op{{Kind: backend.Unset, Path: []string{"batches"}}}); err != nil {
+			t.Fatal(err)
 		}
 		if err := b.Merge(ctx, coll, r.id, ops); err != nil {
 			t.Fatal(err)

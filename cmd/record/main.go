@@ -91,7 +91,7 @@ var commands []*command // filled by init so that help can list them
 
 func init() {
 	commands = []*command{
-		collectionsCmd, lsCmd, showCmd, diffCmd, plotCmd,
+		collectionsCmd, lsCmd, showCmd, diffCmd, compareCmd, plotCmd, reportCmd, serveCmd,
 		exportCmd, importCmd, copyCmd, syncCmd, indexCmd, rmCmd, dropCmd,
 	}
 }

@@ -24,6 +24,9 @@ func readingCommands(dsn, out string) [][]string {
 		{"copy", "--from", dsn, "--to", "mem://" + unique("dst")},
 		{"copy", "--from", dsn, "--to", "mem://" + unique("dst"), coll},
 		{"ls", "--dsn", dsn, coll},
+		{"--dsn", dsn, "report", coll, "-o", filepath.Join(out, "r.md")},
+		{"--dsn", dsn, "compare", coll, "run-a", "run-b"},
+		{"--dsn", dsn, "ls", coll, "--group-by", "lr", "--metric", "loss.min"},
 	}
 }
 
