@@ -83,13 +83,17 @@ type Chart struct {
 
 // Save renders the chart into a file in the format its extension names
 // (see FormatOf). The file is written only if rendering succeeds.
-func (c *Chart) Save(file string) error {
+func (c *Chart) Save(file string) error { return save(file, c.Render) }
+
+// save renders into file, in the format its extension names, with render;
+// the file is written only if rendering succeeds.
+func save(file string, render func(io.Writer, Format) error) error {
 	format, err := FormatOf(file)
 	if err != nil {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := c.Render(&buf, format); err != nil {
+	if err := render(&buf, format); err != nil {
 		return err
 	}
 	if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
@@ -98,9 +102,10 @@ func (c *Chart) Save(file string) error {
 	return nil
 }
 
-// Render writes the chart to w in the given format.
-func (c *Chart) Render(w io.Writer, format Format) error {
-	wpx, hpx := c.size()
+// renderPlot draws the plot that build returns on a canvas of wpx × hpx
+// pixels in the given format, with a margin so that the last tick label
+// and the line ends do not touch the edge, and writes it to w.
+func renderPlot(w io.Writer, format Format, wpx, hpx int, build func() (*gplot.Plot, error)) error {
 	width, height := vg.Length(wpx)*vg.Inch/DPI, vg.Length(hpx)*vg.Inch/DPI
 	var canvas interface {
 		vg.CanvasSizer
@@ -108,8 +113,7 @@ func (c *Chart) Render(w io.Writer, format Format) error {
 	}
 	switch format {
 	case PNG:
-		img := vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(DPI))
-		canvas = vgimg.PngCanvas{Canvas: img}
+		canvas = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(DPI))}
 	case SVG:
 		canvas = vgsvg.New(width, height)
 	case PDF:
@@ -117,18 +121,22 @@ func (c *Chart) Render(w io.Writer, format Format) error {
 	default:
 		return fmt.Errorf("plot: %w: unknown image format %q (want png, svg or pdf)", record.ErrInvalid, format)
 	}
-	p, err := c.plot(wpx)
+	p, err := build()
 	if err != nil {
 		return err
 	}
-	// A margin around the chart, so that the last tick label and the line
-	// ends do not touch the image's edge.
 	m := vg.Points(12)
 	p.Draw(draw.Crop(draw.New(canvas), m/2, -m, m/2, -m/2))
 	if _, err := canvas.WriteTo(w); err != nil {
 		return fmt.Errorf("plot: write %s: %w", format, err)
 	}
 	return nil
+}
+
+// Render writes the chart to w in the given format.
+func (c *Chart) Render(w io.Writer, format Format) error {
+	wpx, hpx := c.size()
+	return renderPlot(w, format, wpx, hpx, func() (*gplot.Plot, error) { return c.plot(wpx) })
 }
 
 func (c *Chart) size() (int, int) {

@@ -1,22 +1,17 @@
 package plot
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"image/color"
 	"io"
 	"math"
-	"os"
 	"strings"
 
 	gplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
-	"gonum.org/v1/plot/vg/vgpdf"
-	"gonum.org/v1/plot/vg/vgsvg"
 
 	"github.com/recordlab/go-record/record"
 )
@@ -271,20 +266,7 @@ func bucketed(ctx context.Context, name string, g RunGroup, lo, hi int64) (_ Gro
 
 // Save renders the chart into a file in the format its extension names
 // (see FormatOf). The file is written only if rendering succeeds.
-func (c *GroupChart) Save(file string) error {
-	format, err := FormatOf(file)
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	if err := c.Render(&buf, format); err != nil {
-		return err
-	}
-	if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("plot: %w", err)
-	}
-	return nil
-}
+func (c *GroupChart) Save(file string) error { return save(file, c.Render) }
 
 // Render writes the chart to w in the given format.
 func (c *GroupChart) Render(w io.Writer, format Format) error {
@@ -416,34 +398,4 @@ func bands(cv GroupCurve, xr, yr span, wpx int) []plotter.XYs {
 	}
 	flush()
 	return out
-}
-
-// renderPlot draws the plot that build returns on a canvas of wpx × hpx
-// pixels in the given format, as Chart.Render does.
-func renderPlot(w io.Writer, format Format, wpx, hpx int, build func() (*gplot.Plot, error)) error {
-	width, height := vg.Length(wpx)*vg.Inch/DPI, vg.Length(hpx)*vg.Inch/DPI
-	var canvas interface {
-		vg.CanvasSizer
-		io.WriterTo
-	}
-	switch format {
-	case PNG:
-		canvas = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(DPI))}
-	case SVG:
-		canvas = vgsvg.New(width, height)
-	case PDF:
-		canvas = vgpdf.New(width, height)
-	default:
-		return fmt.Errorf("plot: %w: unknown image format %q (want png, svg or pdf)", record.ErrInvalid, format)
-	}
-	p, err := build()
-	if err != nil {
-		return err
-	}
-	m := vg.Points(12)
-	p.Draw(draw.Crop(draw.New(canvas), m/2, -m, m/2, -m/2))
-	if _, err := canvas.WriteTo(w); err != nil {
-		return fmt.Errorf("plot: write %s: %w", format, err)
-	}
-	return nil
 }
