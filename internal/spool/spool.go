@@ -142,6 +142,9 @@ func Create(root string, h Header) (*Journal, error) {
 	// between our steps, or create it first: retry a few times.
 	for range 20 {
 		if err := mkdirAll(dir); err != nil {
+			if errors.Is(err, fs.ErrExist) || errors.Is(err, fs.ErrNotExist) {
+				continue // a Remove of another journal took the empty directory away meanwhile
+			}
 			return nil, fmt.Errorf("spool: create %s: %w", path, err)
 		}
 		j, err := lockExisting(path)
