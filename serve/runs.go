@@ -152,7 +152,13 @@ func (s *server) runs(w http.ResponseWriter, r *http.Request) {
 // page reads one page of the table into v.
 func (s *server) page(w http.ResponseWriter, r *http.Request, v *runsView, q url.Values, cols []string, conds []record.ListOption) bool {
 	opts := slices.Clone(conds)
-	opts = append(opts, record.Fields(append([]string{"status"}, cols...)...))
+	fields := append([]string{"status"}, cols...)
+	for _, c := range cols {
+		if strings.HasPrefix(c, "metrics.") && strings.HasSuffix(c, ".last") {
+			fields = append(fields, c+"_nonfinite")
+		}
+	}
+	opts = append(opts, record.Fields(fields...))
 	offset := 0
 	idOrder := v.Sort == "" || v.Sort == "id"
 	if idOrder {
@@ -223,6 +229,13 @@ func row(coll string, snap *record.Snapshot, cols []string) runRow {
 		if !ok {
 			rw.Cells = append(rw.Cells, cell{Text: "-"})
 			continue
+		}
+		if x == nil && strings.HasPrefix(c, "metrics.") && strings.HasSuffix(c, ".last") {
+			// A summary's last is null when it is not finite; the
+			// summary names it.
+			if nf, ok := snap.Get(strings.TrimSuffix(c, "last") + "last_nonfinite"); ok {
+				x = nf
+			}
 		}
 		text := format(x)
 		rw.Cells = append(rw.Cells, cell{Text: cut(text), Full: text, Status: c == "status"})
