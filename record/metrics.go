@@ -73,12 +73,11 @@ func (r *Record) Flush(ctx context.Context) error {
 	r.mu.Lock()
 	logErr := r.logErr
 	r.logErr = nil
+	r.mu.Unlock()
 	if r.sealed.Load() {
-		r.mu.Unlock()
 		return logErr // nothing left to write: Close wrote or spooled it
 	}
-	seq := r.cutLocked()
-	r.mu.Unlock()
+	seq := r.cut(nil)
 	r.kickWriter()
 	err := r.waitFor(ctx, seq, "flush")
 	r.qmu.Lock()

@@ -59,6 +59,7 @@ type Record struct {
 
 	sealed atomic.Bool
 
+	cmu      sync.Mutex         // serialises cuts (see cut); taken before mu and qmu
 	mu       sync.Mutex         // guards pending, npending, logErr, closing
 	pending  map[string]*buffer // metric name -> points not yet cut into batches
 	npending int
@@ -586,19 +587,20 @@ func (r *Record) Close(ctx context.Context, runErr error) error {
 	if !r.created.IsZero() {
 		ops = append(ops, backend.Op{Kind: backend.Set, Path: []string{"duration"}, Value: now.Sub(r.created).Seconds()})
 	}
-	r.mu.Lock()
-	if r.closing {
-		r.mu.Unlock()
+	var busy bool
+	var logErr error
+	r.cut(func() {
+		if busy = r.closing; !busy {
+			r.closing = true
+			logErr, r.logErr = r.logErr, nil
+		}
+	})
+	if busy {
 		return &Error{Op: "close", Collection: r.coll, ID: r.id, err: fmt.Errorf("a Close is under way: %w", ErrSealed)}
 	}
-	r.closing = true
-	r.cutLocked()
-	logErr := r.logErr
-	r.logErr = nil
 	r.qmu.Lock()
 	seal := r.enqueueLocked(ops)
 	r.qmu.Unlock()
-	r.mu.Unlock()
 	r.kickWriter()
 	wait := ctx
 	if dl, ok := ctx.Deadline(); ok && r.store.spoolRoot != "" {

@@ -76,19 +76,37 @@ func newWriterID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// cutLocked moves every pending point into the queue as batches and
-// returns the sequence of the last batch queued so far (heartbeats aside). mu is held; it
-// takes qmu.
-func (r *Record) cutLocked() int64 {
-	names := make([]string, 0, len(r.pending))
-	for name := range r.pending {
+// cut moves every pending point into the queue as batches and returns
+// the sequence of the last batch queued so far (heartbeats aside). Cuts
+// are serialised by cmu, so batches keep the order of Log; Log itself
+// waits only for the swap of the pending map, never for the queue's lock,
+// which a spill to disk may hold. then, when not nil, runs under mu right
+// after the swap (Close sets closing there, so no point slips in after
+// its cut).
+func (r *Record) cut(then func()) int64 {
+	r.cmu.Lock()
+	defer r.cmu.Unlock()
+	r.mu.Lock()
+	pending := r.pending
+	if len(pending) > 0 {
+		r.pending = make(map[string]*buffer, len(pending))
+	} else {
+		pending = nil // r.pending stays with Log
+	}
+	r.npending = 0
+	if then != nil {
+		then()
+	}
+	r.mu.Unlock()
+	names := make([]string, 0, len(pending))
+	for name := range pending {
 		names = append(names, name)
 	}
 	slices.Sort(names)
 	r.qmu.Lock()
 	defer r.qmu.Unlock()
 	for _, name := range names {
-		for _, pts := range r.pending[name].chunks {
+		for _, pts := range pending[name].chunks {
 			if len(pts) == 0 {
 				continue
 			}
@@ -98,8 +116,6 @@ func (r *Record) cutLocked() int64 {
 			r.queued += len(pts)
 		}
 	}
-	clear(r.pending)
-	r.npending = 0
 	return r.lastQueued
 }
 
@@ -128,9 +144,7 @@ func (r *Record) run() {
 		case <-t.C:
 		case <-r.kick:
 		}
-		r.mu.Lock()
-		r.cutLocked()
-		r.mu.Unlock()
+		r.cut(nil)
 		r.spillIfNeeded(failures > 0)
 		if r.store.offline {
 			continue
