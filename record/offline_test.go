@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	_ "github.com/recordlab/go-record/backend/sqlite"
@@ -97,5 +98,47 @@ func TestOfflineThenSync(t *testing.T) {
 	rep, err = st.Sync(ctx)
 	if err != nil || rep.Journals != 0 {
 		t.Fatalf("second Sync = %+v, %v", rep, err)
+	}
+}
+
+// Without a cache directory (no $HOME, no $XDG_CACHE_HOME, no
+// $RECORD_SPOOL_DIR) a store still opens, without a spool; an offline
+// store, which needs one, is refused with a clear error.
+func TestOpenWithoutCacheDir(t *testing.T) {
+	t.Setenv("HOME", "")
+	t.Setenv("XDG_CACHE_HOME", "")
+	t.Setenv("RECORD_SPOOL_DIR", "")
+	dir := t.TempDir()
+	st, err := record.Open(t.Context(), "sqlite://"+filepath.Join(dir, "runs.db"))
+	if err != nil {
+		t.Fatalf("Open without a cache directory: %v", err)
+	}
+	rec, err := st.Create(t.Context(), "c", record.WithoutHost())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Log(0, record.Metrics{"loss": 1})
+	if err := rec.Close(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+	st.Close(t.Context())
+	if _, err := record.Open(t.Context(), "sqlite://"+filepath.Join(dir, "runs.db")+"?x-offline=true"); err == nil || !strings.Contains(err.Error(), "RECORD_SPOOL_DIR") {
+		t.Fatalf("offline Open without a spool directory = %v, want an error naming RECORD_SPOOL_DIR", err)
+	}
+}
+
+// The spool's DSN options are checked: a bad x-offline is ErrInvalid
+// naming it, and an offline mem:// store (which has no spool) is refused.
+func TestSpoolOptionsChecked(t *testing.T) {
+	dir := t.TempDir()
+	for _, dsn := range []string{
+		"sqlite://" + filepath.Join(dir, "a.db") + "?x-offline=maybe",
+		"mem://?x-offline=true",
+		"sqlite://" + filepath.Join(dir, "a.db") + "?x-offline=true&x-spool=off",
+	} {
+		_, err := record.Open(t.Context(), dsn)
+		if !errors.Is(err, record.ErrInvalid) || !strings.Contains(err.Error(), "x-") {
+			t.Errorf("Open(%q) = %v, want ErrInvalid naming the option", dsn, err)
+		}
 	}
 }

@@ -90,7 +90,8 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 }
 
 // spoolOptions reads the DSN options of the spool: x-spool (a directory,
-// or "off"; default SpoolDir) and x-offline (true or false).
+// or "off"; default $RECORD_SPOOL_DIR, else the user's cache directory,
+// else none) and x-offline (true or false).
 func spoolOptions(dsn string, opts map[string]string) (root string, offline bool, err error) {
 	if v, ok := opts["x-offline"]; ok {
 		offline, err = strconv.ParseBool(v)
@@ -110,7 +111,14 @@ func spoolOptions(dsn string, opts map[string]string) (root string, offline bool
 		}
 		return "", false, nil
 	case !set || root == "":
-		root, err = spool.Root()
+		if root, err = spool.Root(); err != nil {
+			if offline {
+				return "", false, err
+			}
+			// No cache directory (no $HOME): the store works without a
+			// spool, as mem:// does, rather than not at all.
+			return "", false, nil
+		}
 	}
 	return root, offline, err
 }
