@@ -40,6 +40,7 @@ type SpoolError struct {
 	Err error
 }
 
+// Error says what the store did not take, why, and where it waits.
 func (e *SpoolError) Error() string {
 	return fmt.Sprintf("record: %s %s/%s: the store did not take the writes (%v); %d points and the rest of the run are safe in the spool at %s: run `record sync` to ship them",
 		e.Op, e.Collection, e.ID, e.Err, e.Points, e.Path)
