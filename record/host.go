@@ -2,7 +2,10 @@ package record
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -22,17 +25,70 @@ func facts(ctx context.Context, cfg *createConfig) (map[string]any, error) {
 	if info == nil {
 		return nil, nil
 	}
-	info.Run.Seed = cfg.seed
-	RedactFacts(info)
-	out := map[string]any{}
-	for key, v := range map[string]any{"host": info.Host, "build": info.Build, "run": info.Run} {
-		nv, err := normalizeAt(v, key)
-		if err != nil {
-			return nil, fmt.Errorf("record: host facts: %w", err)
-		}
-		out[key] = nv
+	host, build, run, err := machineFacts(info)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	run = maps.Clone(run)
+	if cfg.seed != nil {
+		run["seed"] = *cfg.seed
+	}
+	return map[string]any{"host": host, "build": build, "run": run}, nil
+}
+
+// factsCache holds the redacted, normalized facts of the last few
+// machines and processes seen (in practice one, or one per working
+// directory or WithEnv): they do not change while the process runs, and
+// redacting and normalizing them (every string through the secret
+// patterns) cost most of a Create. The maps are shared by the documents
+// of every Create, which no one changes: backends copy or encode them
+// (run is cloned to add the seed).
+var factsCache struct {
+	sync.Mutex
+	keys    []string
+	entries map[string][3]map[string]any
+}
+
+// machineFacts returns info's Host, Build and Run (without a seed)
+// redacted and normalized, from the cache when the same facts were seen
+// before.
+func machineFacts(info *hw.Info) (host, build, run map[string]any, err error) {
+	info.Run.Seed = nil
+	raw, err := json.Marshal(info)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("record: host facts: %w", err)
+	}
+	sum := sha256.Sum256(raw)
+	key := string(sum[:])
+	factsCache.Lock()
+	e, ok := factsCache.entries[key]
+	factsCache.Unlock()
+	if ok {
+		return e[0], e[1], e[2], nil
+	}
+	RedactFacts(info)
+	for i, v := range []any{info.Host, info.Build, info.Run} {
+		name := [...]string{"host", "build", "run"}[i]
+		nv, err := normalizeAt(v, name)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("record: host facts: %w", err)
+		}
+		e[i], _ = nv.(map[string]any)
+	}
+	factsCache.Lock()
+	defer factsCache.Unlock()
+	if factsCache.entries == nil {
+		factsCache.entries = map[string][3]map[string]any{}
+	}
+	if _, ok := factsCache.entries[key]; !ok {
+		factsCache.keys = append(factsCache.keys, key)
+		if len(factsCache.keys) > 8 {
+			delete(factsCache.entries, factsCache.keys[0])
+			factsCache.keys = factsCache.keys[1:]
+		}
+	}
+	factsCache.entries[key] = e
+	return e[0], e[1], e[2], nil
 }
 
 // RedactFacts masks the secrets in what hw.Detect captured, which it
@@ -44,10 +100,24 @@ func facts(ctx context.Context, cfg *createConfig) (map[string]any, error) {
 // what it stores; a program that prints hw.Detect's facts itself should
 // apply it too.
 func RedactFacts(info *hw.Info) {
+	redactRun(info)
+	redactBuild(info)
+}
+
+// redactRun masks the secrets of info.Run: command line, environment,
+// paths.
+func redactRun(info *hw.Info) {
 	info.Run.Args = redact.Args(info.Run.Args)
 	for name, v := range info.Run.Env {
 		info.Run.Env[name] = redact.Env(name, v)
 	}
+	info.Run.Executable = redact.Text(info.Run.Executable)
+	info.Run.Dir = redact.Text(info.Run.Dir)
+}
+
+// redactBuild masks the secrets of info.Build: build settings and the git
+// remote.
+func redactBuild(info *hw.Info) {
 	for i, s := range info.Build.Settings {
 		if redact.Name(s.Key) && s.Value != "" {
 			info.Build.Settings[i].Value = redact.Mask
@@ -58,8 +128,6 @@ func RedactFacts(info *hw.Info) {
 	if g := info.Build.Git; g != nil {
 		g.Remote = redact.Text(g.Remote)
 	}
-	info.Run.Executable = redact.Text(info.Run.Executable)
-	info.Run.Dir = redact.Text(info.Run.Dir)
 }
 
 // systemSampler logs hw samples into a record until stopped.

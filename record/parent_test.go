@@ -56,3 +56,38 @@ func TestParentAndGoals(t *testing.T) {
 		t.Errorf("Set parent: %v, want ErrInvalid (managed field)", err)
 	}
 }
+
+// The machine facts are cached between Creates; each record still gets
+// its own run.seed, and a record without a seed none.
+func TestFactsCacheKeepsSeedsApart(t *testing.T) {
+	ctx := t.Context()
+	st, err := record.Open(ctx, "mem://")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close(ctx)
+	for _, seed := range []int64{1, 2, -1, 3} {
+		var opts []record.CreateOption
+		if seed >= 0 {
+			opts = append(opts, record.WithSeed(seed))
+		}
+		rec, err := st.Create(ctx, "c", opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap, err := st.Get(ctx, "c", rec.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := snap.Get("run.seed")
+		switch {
+		case seed < 0 && ok:
+			t.Errorf("a record without a seed has run.seed %v", got)
+		case seed >= 0 && got != seed:
+			t.Errorf("run.seed = %v, want %d", got, seed)
+		}
+		if _, ok := snap.Get("host"); !ok {
+			t.Error("no host facts")
+		}
+	}
+}
