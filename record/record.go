@@ -225,7 +225,6 @@ func (s *Store) Resume(ctx context.Context, coll, id string, opts ...CreateOptio
 		if attempt > 3 {
 			fix = nil // writers keep writing: their batches fold correctly; revive only
 		}
-		now := time.Now().UTC().Truncate(time.Millisecond)
 		b := backend.Batch{
 			Writer: newWriterID(),
 			Reads:  [][]string{{batchesKey}, {"status"}},
@@ -241,11 +240,7 @@ func (s *Store) Resume(ctx context.Context, coll, id string, opts ...CreateOptio
 				if st, _ := cur["status"].(string); st != StatusRunning && st != "" {
 					return nil, false, fmt.Errorf("status is %s: %w", st, ErrSealed)
 				}
-				return append(slices.Clip(fix),
-					backend.Op{Kind: backend.Set, Path: []string{batchesKey, "n"}, Value: asInt(n) + 1},
-					backend.Op{Kind: backend.Set, Path: []string{heartbeatKey}, Value: now},
-					backend.Op{Kind: backend.Set, Path: []string{aliveKey}, Value: now.Add(missedHeartbeats * cfg.heartbeat)},
-				), true, nil
+				return append(slices.Clip(fix), cfg.alive(asInt(n)+1)...), true, nil
 			},
 		}
 		err = s.do(ctx, "resume", coll, id, func() error { return s.applyBatch(ctx, coll, id, b) })

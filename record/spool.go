@@ -167,11 +167,7 @@ func (r *Record) abandon() bool {
 	}
 	r.abandoned = true
 	r.cancelWrites()
-	if r.spool != nil && r.spooled == 0 {
-		_ = r.spool.Remove()
-		r.spool = nil
-	}
-	return true
+	return true // the caller then releases the journal with closeSpool
 }
 
 // closeSpool releases the journal of a handle that is done: removed when

@@ -56,6 +56,17 @@ const DefaultHeartbeat = 30 * time.Second
 // running record crashed.
 const missedHeartbeats = 3
 
+// alive returns the ops of every write of a live handle: the count of
+// applied batches (n, the compare-and-swap guard) and the heartbeat.
+func (c createConfig) alive(n int64) []backend.Op {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	return []backend.Op{
+		{Kind: backend.Set, Path: []string{batchesKey, "n"}, Value: n},
+		{Kind: backend.Set, Path: []string{heartbeatKey}, Value: now},
+		{Kind: backend.Set, Path: []string{aliveKey}, Value: now.Add(missedHeartbeats * c.heartbeat)},
+	}
+}
+
 // item is one batch in the queue: points of one metric, or document ops
 // (the seal, or an idle heartbeat with neither).
 type item struct {
@@ -309,16 +320,8 @@ func (r *Record) updater(it *item) func(doc map[string]any) ([]backend.Op, bool,
 			ops = append(ops, s.op(it.metric))
 		}
 		ops = append(ops, it.ops...)
-		now := time.Now().UTC().Truncate(time.Millisecond)
-		ops = append(ops,
-			backend.Op{Kind: backend.Set, Path: []string{batchesKey, r.writer}, Value: it.seq},
-			backend.Op{Kind: backend.Set, Path: []string{batchesKey, "n"}, Value: asInt(marks["n"]) + 1},
-		)
-		ops = append(ops,
-			backend.Op{Kind: backend.Set, Path: []string{heartbeatKey}, Value: now},
-			backend.Op{Kind: backend.Set, Path: []string{aliveKey}, Value: now.Add(missedHeartbeats * r.cfg.heartbeat)},
-		)
-		return ops, true, nil
+		ops = append(ops, backend.Op{Kind: backend.Set, Path: []string{batchesKey, r.writer}, Value: it.seq})
+		return append(ops, r.cfg.alive(asInt(marks["n"])+1)...), true, nil
 	}
 }
 

@@ -3,7 +3,6 @@ package serve
 import (
 	"fmt"
 	"html/template"
-	"math"
 	"net/url"
 	"slices"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/recordlab/go-record/record"
+	"github.com/recordlab/go-record/report"
 )
 
 // cellMax is how many characters of a value a table cell shows.
@@ -39,9 +39,9 @@ func format(v any) string {
 	case nil:
 		return "null"
 	case float64:
-		return formatFloat(x)
+		return report.Number(x)
 	case float32:
-		return formatFloat(float64(x))
+		return report.Number(float64(x))
 	case int:
 		return strconv.Itoa(x)
 	case int64:
@@ -75,18 +75,6 @@ func isComposite(v any) bool {
 		return true
 	}
 	return false
-}
-
-func formatFloat(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "NaN"
-	case math.IsInf(f, 1):
-		return "+Inf"
-	case math.IsInf(f, -1):
-		return "-Inf"
-	}
-	return strconv.FormatFloat(f, 'g', 6, 64)
 }
 
 // formatString shows a string as it is unless it holds control or

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/recordlab/go-record/record"
+	"github.com/recordlab/go-record/report"
 )
 
 // maxGroupLinks bounds the members a group's compare link names.
@@ -75,23 +76,23 @@ func (s *server) groups(r *http.Request, coll string, q url.Values, conds []reco
 			st := gr.Stats[m]
 			c := statCell{Text: "-"}
 			if st.N > 0 {
-				c.Text = formatFloat(st.Mean)
+				c.Text = report.Number(st.Mean)
 				if !math.IsNaN(st.Std) {
-					c.Text += " ± " + formatFloat(st.Std)
+					c.Text += " ± " + report.Number(st.Std)
 				}
 			}
-			c.Detail = "n=" + formatFloat(float64(st.N))
+			c.Detail = "n=" + report.Number(float64(st.N))
 			if !math.IsNaN(st.Stderr) {
-				c.Detail += " stderr=" + formatFloat(st.Stderr)
+				c.Detail += " stderr=" + report.Number(st.Stderr)
 			}
 			if st.N > 0 {
-				c.Detail += " min=" + formatFloat(st.Min) + " max=" + formatFloat(st.Max)
+				c.Detail += " min=" + report.Number(st.Min) + " max=" + report.Number(st.Max)
 			}
 			if st.NonFinite > 0 {
-				c.Detail += " non-finite=" + formatFloat(float64(st.NonFinite))
+				c.Detail += " non-finite=" + report.Number(float64(st.NonFinite))
 			}
 			if st.Missing > 0 {
-				c.Detail += " missing=" + formatFloat(float64(st.Missing))
+				c.Detail += " missing=" + report.Number(float64(st.Missing))
 			}
 			if b, ok := gr.Best[m]; ok {
 				c.Best, c.BestLink = b, "/c/"+coll+"/"+b

@@ -52,29 +52,11 @@ var errUpdate = errors.New("update failed")
 // SeriesNames implements backend.BatchStore: the names of the series of
 // (coll, id) that hold points, in byte order.
 func (b *Backend) SeriesNames(ctx context.Context, coll, id string) ([]string, error) {
-	var names []string
-	err := b.retry(ctx, func() error {
-		names = nil
+	return b.queryStrings(ctx, func() (*sql.Rows, error) {
 		st, err := b.read(ctx, b.q.seriesNames, func() string { return b.q.seriesNames })
 		if err != nil {
-			return err
+			return nil, err
 		}
-		rows, err := st.QueryContext(ctx, coll, id)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				return err
-			}
-			names = append(names, s)
-		}
-		return rows.Err()
+		return st.QueryContext(ctx, coll, id)
 	})
-	if err != nil {
-		return nil, fail(err)
-	}
-	return names, nil
 }

@@ -128,10 +128,22 @@ func (b *Backend) Drop(ctx context.Context, coll string) error {
 // Collections returns the names of the collections holding at least one
 // record, sorted.
 func (b *Backend) Collections(ctx context.Context) ([]string, error) {
-	var names []string
-	err := b.retry(ctx, func() error {
+	names, err := b.queryStrings(ctx, func() (*sql.Rows, error) {
+		return b.r.QueryContext(ctx, b.q.collections)
+	})
+	if names == nil && err == nil {
 		names = []string{}
-		rows, err := b.r.QueryContext(ctx, b.q.collections)
+	}
+	return names, err
+}
+
+// queryStrings runs a read query whose rows are one string each, with the
+// adapter's retries, and collects them; nil when there are none.
+func (b *Backend) queryStrings(ctx context.Context, query func() (*sql.Rows, error)) ([]string, error) {
+	var out []string
+	err := b.retry(ctx, func() error {
+		out = nil
+		rows, err := query()
 		if err != nil {
 			return err
 		}
@@ -141,12 +153,12 @@ func (b *Backend) Collections(ctx context.Context) ([]string, error) {
 			if err := rows.Scan(&s); err != nil {
 				return err
 			}
-			names = append(names, s)
+			out = append(out, s)
 		}
 		return rows.Err()
 	})
 	if err != nil {
 		return nil, fail(err)
 	}
-	return names, nil
+	return out, nil
 }

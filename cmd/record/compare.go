@@ -40,13 +40,8 @@ func runCompare(e *env, args []string) error {
 		return err
 	}
 	coll, ids := pos[0], pos[1:]
-	if err := checkColl(coll); err != nil {
+	if err := checkRefs(coll, ids...); err != nil {
 		return err
-	}
-	for _, id := range ids {
-		if err := checkID(id); err != nil {
-			return err
-		}
 	}
 	s, err := e.openExisting(dsn)
 	if err != nil {

@@ -107,6 +107,20 @@ func checkColl(coll string) error {
 	return nil
 }
 
+// checkRefs checks a collection name and record ids given on the command
+// line.
+func checkRefs(coll string, ids ...string) error {
+	if err := checkColl(coll); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := checkID(id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func checkID(id string) error {
 	if err := record.ValidID(id); err != nil {
 		return usageErrorf("bad record id %q: want [A-Za-z0-9_.-]{1,128}", id)

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/recordlab/go-record/record"
+	"github.com/recordlab/go-record/report"
 )
 
 // machine holds the top-level fields of the host facts.
@@ -48,7 +49,7 @@ func cell(v any, ok bool) string {
 	case int64:
 		s = strconv.FormatInt(x, 10)
 	case float64:
-		s = number(x)
+		s = report.Number(x)
 	case string:
 		s = x
 	case time.Time:
@@ -73,19 +74,6 @@ func cell(v any, ok bool) string {
 	return s
 }
 
-// number formats a float with up to 6 significant digits.
-func number(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "NaN"
-	case math.IsInf(f, 1):
-		return "+Inf"
-	case math.IsInf(f, -1):
-		return "-Inf"
-	}
-	return strconv.FormatFloat(f, 'g', 6, 64)
-}
-
 // duration formats a duration in seconds.
 func duration(v any, ok bool) string {
 	var sec float64
@@ -98,7 +86,7 @@ func duration(v any, ok bool) string {
 		return cell(v, ok)
 	}
 	if math.IsNaN(sec) || math.IsInf(sec, 0) {
-		return number(sec)
+		return report.Number(sec)
 	}
 	d := time.Duration(sec * float64(time.Second))
 	if d < time.Minute {

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/recordlab/go-record/record"
+	"github.com/recordlab/go-record/report"
 )
 
 var collectionsCmd = &command{
@@ -494,9 +495,9 @@ func meanStd(st record.Stat) string {
 	case st.N == 0:
 		return "-"
 	case st.N == 1:
-		return number(st.Mean)
+		return report.Number(st.Mean)
 	}
-	return number(st.Mean) + " ± " + number(st.Std)
+	return report.Number(st.Mean) + " ± " + report.Number(st.Std)
 }
 
 // optNumber is a number, or "-" for NaN (no value).
@@ -504,7 +505,7 @@ func optNumber(f float64) string {
 	if math.IsNaN(f) {
 		return "-"
 	}
-	return number(f)
+	return report.Number(f)
 }
 
 // column is one --columns column.

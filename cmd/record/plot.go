@@ -67,13 +67,8 @@ func runPlot(e *env, args []string) error {
 		return err
 	}
 	coll, ids := pos[0], pos[1:]
-	if err := checkColl(coll); err != nil {
+	if err := checkRefs(coll, ids...); err != nil {
 		return err
-	}
-	for _, id := range ids {
-		if err := checkID(id); err != nil {
-			return err
-		}
 	}
 	if out == "" {
 		return usageErrorf("missing -o FILE (.png, .svg or .pdf)")

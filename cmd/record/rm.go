@@ -25,13 +25,8 @@ func runRm(e *env, args []string) error {
 		return err
 	}
 	coll, ids := pos[0], pos[1:]
-	if err := checkColl(coll); err != nil {
+	if err := checkRefs(coll, ids...); err != nil {
 		return err
-	}
-	for _, id := range ids {
-		if err := checkID(id); err != nil {
-			return err
-		}
 	}
 	s, err := e.open(dsn)
 	if err != nil {

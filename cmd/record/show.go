@@ -32,10 +32,7 @@ func runShow(e *env, args []string) error {
 		return err
 	}
 	coll, id := pos[0], pos[1]
-	if err := checkColl(coll); err != nil {
-		return err
-	}
-	if err := checkID(id); err != nil {
+	if err := checkRefs(coll, id); err != nil {
 		return err
 	}
 	if path != "" {
@@ -89,13 +86,8 @@ func runDiff(e *env, args []string) error {
 		return err
 	}
 	coll := pos[0]
-	if err := checkColl(coll); err != nil {
+	if err := checkRefs(coll, pos[1:]...); err != nil {
 		return err
-	}
-	for _, id := range pos[1:] {
-		if err := checkID(id); err != nil {
-			return err
-		}
 	}
 	s, err := e.openExisting(dsn)
 	if err != nil {
