@@ -323,7 +323,7 @@ func arraysAt(s *record.Snapshot, path string, strict bool) ([]source, error) {
 		for k := range m {
 			names = append(names, k)
 		}
-		slices.SortFunc(names, naturalCompare)
+		slices.SortFunc(names, NaturalCompare)
 		for _, k := range names {
 			if err := walk(m[k], m, i+1, append(slices.Clip(matched), k)); err != nil {
 				return err
@@ -366,8 +366,10 @@ func numbers(arr []any) ([]float64, bool) {
 	return out, true
 }
 
-// naturalCompare orders "model_2" before "model_10".
-func naturalCompare(a, b string) int {
+// NaturalCompare orders names as a person reads them, runs of digits by
+// their value: "model_2" before "model_10". Losses draws models in this
+// order; a page that lists them can follow it.
+func NaturalCompare(a, b string) int {
 	for a != "" && b != "" {
 		da, db := digits(a), digits(b)
 		if da > 0 && db > 0 {

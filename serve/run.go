@@ -95,7 +95,7 @@ func (s *server) run(w http.ResponseWriter, r *http.Request) {
 					return
 				}
 			}
-		}, naturalCompare)
+		}, plot.NaturalCompare)
 		for _, name := range names {
 			sec := section{Name: name}
 			m, ok := models[name].(map[string]any)
@@ -170,35 +170,4 @@ func mapKeys(m map[string]any) func(func(string) bool) {
 			}
 		}
 	}
-}
-
-// naturalCompare orders model_2 before model_10.
-func naturalCompare(a, b string) int {
-	for a != "" && b != "" {
-		da, db := digitsPrefix(a), digitsPrefix(b)
-		if da > 0 && db > 0 {
-			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
-			if c := len(na) - len(nb); c != 0 {
-				return c
-			}
-			if c := strings.Compare(na, nb); c != 0 {
-				return c
-			}
-			a, b = a[da:], b[db:]
-			continue
-		}
-		if a[0] != b[0] {
-			return int(a[0]) - int(b[0])
-		}
-		a, b = a[1:], b[1:]
-	}
-	return len(a) - len(b)
-}
-
-func digitsPrefix(s string) int {
-	i := 0
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
-	return i
 }
