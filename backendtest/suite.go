@@ -81,6 +81,7 @@ func RunConformanceTests(t *testing.T, h Harness) {
 	t.Run("Crash", s.testCrash)
 	t.Run("Crashed", s.testCrashed)
 	t.Run("Group", s.testGroup)
+	t.Run("Downsample", s.testDownsample)
 }
 
 type suite struct{ h Harness }

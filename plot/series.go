@@ -16,6 +16,9 @@ const seriesBuckets = 4096
 // seriesOf reads one metric series of a record into a line, batch by
 // batch, reducing it as it goes.
 func seriesOf(ctx context.Context, s *record.Snapshot, name string) (source, error) {
+	if n, err := s.Int64("metrics." + name + ".count"); err == nil && n > downsampleAbove {
+		return downsampled(ctx, s, name)
+	}
 	var r reducer
 	for pts, err := range s.Series(ctx, name) {
 		if err != nil {
@@ -27,6 +30,53 @@ func seriesOf(ctx context.Context, s *record.Snapshot, name string) (source, err
 	}
 	x, y := r.points()
 	l := Line{Label: name, X: x, Y: y, counted: true, nans: r.nans, clipped: r.clipped}
+	return source{Line: l, name: name, series: true}, nil
+}
+
+// downsampleAbove is the number of points above which a series is read
+// downsampled by the store (Snapshot.Downsample) rather than point by
+// point.
+const downsampleAbove = 4 * seriesBuckets
+
+// downsampled reads a long series as seriesBuckets/2 buckets computed
+// where the points are stored (from per-chunk summaries on SQLite,
+// PostgreSQL and Mongo), each drawn as its first point, its extremes and
+// its last point, and a gap where it had a NaN, so that no spike
+// disappears and no point moves through memory. The extremes are drawn
+// halfway between the bucket's first and last steps, the lower one first
+// when the bucket rises. The legend's NaN count is exact; its clipped
+// count is that of the drawn values beyond Limit, a lower bound.
+func downsampled(ctx context.Context, s *record.Snapshot, name string) (source, error) {
+	buckets, err := s.Downsample(ctx, name, seriesBuckets/2)
+	if err != nil {
+		return source{}, err
+	}
+	var x, y []float64
+	var nans, clipped int
+	for _, b := range buckets {
+		nans += int(b.NaNs)
+		if b.Count > b.NaNs {
+			mid := b.First.Step + (b.Last.Step-b.First.Step)/2
+			lo, hi := stepPoint{mid, b.Min}, stepPoint{mid, b.Max}
+			if b.Last.Value < b.First.Value {
+				lo, hi = hi, lo
+			}
+			pts := []stepPoint{{b.First.Step, b.First.Value}, lo, hi, {b.Last.Step, b.Last.Value}}
+			for i, p := range pts {
+				if math.IsNaN(p.value) || i > 0 && p == pts[i-1] || i == 2 && p == pts[0] {
+					continue
+				}
+				if math.Abs(p.value) > Limit {
+					clipped++
+				}
+				x, y = append(x, float64(p.step)), append(y, p.value)
+			}
+		}
+		if b.NaNs > 0 {
+			x, y = append(x, math.NaN()), append(y, math.NaN())
+		}
+	}
+	l := Line{Label: name, X: x, Y: y, counted: true, nans: nans, clipped: clipped}
 	return source{Line: l, name: name, series: true}, nil
 }
 

@@ -24,9 +24,11 @@ const (
 	OpReadSeries
 	OpApplyBatch
 	OpSeriesNames
+	OpReadSeriesRange
+	OpDownsampleSeries
 )
 
-var opNames = [...]string{"any", "insert", "merge", "get", "drop", "delete", "collections", "list", "ping", "append-series", "read-series", "apply-batch", "series-names"}
+var opNames = [...]string{"any", "insert", "merge", "get", "drop", "delete", "collections", "list", "ping", "append-series", "read-series", "apply-batch", "series-names", "read-series-range", "downsample-series"}
 
 // String returns the method's name: "insert", "append-series", ...
 func (o Op) String() string {

@@ -65,12 +65,13 @@ type Backend struct {
 }
 
 var (
-	_ backend.Backend     = (*Backend)(nil)
-	_ backend.Deleter     = (*Backend)(nil)
-	_ backend.Lister      = (*Backend)(nil)
-	_ backend.Pinger      = (*Backend)(nil)
-	_ backend.SeriesStore = (*Backend)(nil)
-	_ backend.BatchStore  = (*Backend)(nil)
+	_ backend.Backend      = (*Backend)(nil)
+	_ backend.Deleter      = (*Backend)(nil)
+	_ backend.Lister       = (*Backend)(nil)
+	_ backend.Pinger       = (*Backend)(nil)
+	_ backend.SeriesStore  = (*Backend)(nil)
+	_ backend.SeriesRanger = (*Backend)(nil)
+	_ backend.BatchStore   = (*Backend)(nil)
 )
 
 // Open opens mem:// (a fresh store) or mem://NAME (a named store, shared
