@@ -296,7 +296,9 @@ func compareBuckets(t *testing.T, what string, want, got []backend.Bucket, withS
 	if len(got) != len(want) {
 		t.Fatalf("%s: %d buckets, want %d", what, len(got), len(want))
 	}
-	same := func(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) || math.IsNaN(a) && math.IsNaN(b) }
+	same := func(a, b float64) bool {
+		return math.Float64bits(a) == math.Float64bits(b) || math.IsNaN(a) && math.IsNaN(b)
+	}
 	for i, w := range want {
 		g := got[i]
 		ok := g.From == w.From && g.To == w.To && g.Count == w.Count && g.NaNs == w.NaNs &&
