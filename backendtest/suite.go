@@ -82,6 +82,7 @@ func RunConformanceTests(t *testing.T, h Harness) {
 	t.Run("Crashed", s.testCrashed)
 	t.Run("Group", s.testGroup)
 	t.Run("Downsample", s.testDownsample)
+	t.Run("Count", s.testCount)
 }
 
 type suite struct{ h Harness }

@@ -229,14 +229,10 @@ func (s *server) collections(w http.ResponseWriter, r *http.Request) {
 	}
 	rows := make([]collRow, 0, len(names))
 	for _, n := range names {
-		c := 0
-		// Only the ids travel: the count streams, whatever its size.
-		for _, err := range s.store.List(r.Context(), n, record.Fields("id")) {
-			if err != nil {
-				s.failErr(w, r, err)
-				return
-			}
-			c++
+		c, err := s.store.Count(r.Context(), n)
+		if err != nil {
+			s.failErr(w, r, err)
+			return
 		}
 		rows = append(rows, collRow{n, c})
 	}

@@ -26,9 +26,10 @@ const (
 	OpSeriesNames
 	OpReadSeriesRange
 	OpDownsampleSeries
+	OpCount
 )
 
-var opNames = [...]string{"any", "insert", "merge", "get", "drop", "delete", "collections", "list", "ping", "append-series", "read-series", "apply-batch", "series-names", "read-series-range", "downsample-series"}
+var opNames = [...]string{"any", "insert", "merge", "get", "drop", "delete", "collections", "list", "ping", "append-series", "read-series", "apply-batch", "series-names", "read-series-range", "downsample-series", "count"}
 
 // String returns the method's name: "insert", "append-series", ...
 func (o Op) String() string {

@@ -71,6 +71,7 @@ var (
 	_ backend.Pinger       = (*Backend)(nil)
 	_ backend.SeriesStore  = (*Backend)(nil)
 	_ backend.SeriesRanger = (*Backend)(nil)
+	_ backend.Counter      = (*Backend)(nil)
 	_ backend.BatchStore   = (*Backend)(nil)
 )
 
