@@ -12,10 +12,12 @@ type StepRange struct{ From, To int64 }
 // Downsample asks for a series folded into at most Buckets buckets of
 // equal step width over From..To: bucket k holds the steps
 // From+k*w .. From+(k+1)*w-1 (the last one ends at To), where w is the
-// smallest width that makes Buckets buckets cover the range. From and To
-// are first narrowed to the steps the series holds, so
-// {math.MinInt64, math.MaxInt64, n} asks for the whole series in n
-// buckets.
+// smallest width that makes Buckets buckets cover the range. A From of
+// math.MinInt64 is first raised to the series' smallest step, and a To of
+// math.MaxInt64 lowered to its greatest, so {math.MinInt64,
+// math.MaxInt64, n} asks for the whole series in n buckets; other bounds
+// stay as given, so that series asked for the same bounded range share
+// their buckets.
 type Downsample struct {
 	StepRange
 	Buckets int

@@ -82,8 +82,11 @@ func (s *Snapshot) Downsample(ctx context.Context, name string, buckets int) ([]
 	return s.DownsampleRange(ctx, name, math.MinInt64, math.MaxInt64, buckets)
 }
 
-// DownsampleRange is Downsample over the steps from..to (both included)
-// that the series holds.
+// DownsampleRange is Downsample over the steps from..to, both included:
+// the buckets divide exactly that range (so that several series asked
+// for the same range share their buckets), except that a from of
+// math.MinInt64 or a to of math.MaxInt64 stands for the series' own
+// smallest or greatest step.
 func (s *Snapshot) DownsampleRange(ctx context.Context, name string, from, to int64, buckets int) ([]Bucket, error) {
 	if err := checkRange(name, from, to); err != nil {
 		return nil, err

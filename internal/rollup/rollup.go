@@ -201,11 +201,19 @@ type Plan struct {
 	n        int
 }
 
-// NewPlan lays out q over the steps lo..hi the series holds: the range is
-// q's narrowed to lo..hi, cut into at most q.Buckets buckets of equal
-// width. ok is false when nothing of the series is in range.
+// NewPlan lays out q for a series whose steps span lo..hi: an end of q's
+// range at math.MinInt64 or math.MaxInt64 is narrowed to lo or hi, the
+// other ends stay as asked (so that several series asked for the same
+// bounded range get the same buckets), and the range is cut into at most
+// q.Buckets buckets of equal width. ok is false when the range is empty.
 func NewPlan(q backend.Downsample, lo, hi int64) (p Plan, ok bool) {
-	from, to := max(q.From, lo), min(q.To, hi)
+	from, to := q.From, q.To
+	if from == math.MinInt64 {
+		from = max(from, lo)
+	}
+	if to == math.MaxInt64 {
+		to = min(to, hi)
+	}
 	if from > to || q.Buckets < 1 {
 		return Plan{}, false
 	}

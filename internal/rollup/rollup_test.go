@@ -136,7 +136,9 @@ func TestPlan(t *testing.T) {
 		{math.MinInt64, math.MaxInt64, math.MinInt64, math.MaxInt64, 1 << 16, 1 << 16},
 		{5, 5, 0, 10, 10, 1},
 		{-10, 10, 0, 100, 4, 4},
-		{0, 100, 200, 300, 4, 0},
+		{0, 100, 200, 300, 4, 4},
+		{math.MinInt64, 100, 200, 300, 4, 0},
+		{150, math.MaxInt64, 0, 100, 4, 0},
 	} {
 		p, ok := rollup.NewPlan(backend.Downsample{StepRange: backend.StepRange{From: c.from, To: c.to}, Buckets: c.n}, c.lo, c.hi)
 		if !ok {
