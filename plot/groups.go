@@ -205,7 +205,18 @@ func bucketed(ctx context.Context, name string, g RunGroup, lo, hi int64) (_ Gro
 		clear(mStep)
 		clear(mCount)
 		points := 0
+		done, outside, err := memberBuckets(ctx, s, name, lo, hi, width, mMean, mStep, mCount)
+		if err != nil || outside {
+			return out, outside, err
+		}
+		if done {
+			points = 1
+			out.NonFinite += int(metricInt(s, name, "nans"))
+		}
 		for pts, err := range s.Series(ctx, name) {
+			if done {
+				break
+			}
 			if err != nil {
 				return out, false, err
 			}
@@ -262,6 +273,50 @@ func bucketed(ctx context.Context, name string, g RunGroup, lo, hi int64) (_ Gro
 		out.N = append(out.N, n[b])
 	}
 	return out, false, nil
+}
+
+// memberBuckets fills a member's mean value and mean step per range of
+// steps from a downsampled read (Snapshot.DownsampleRange: per-chunk
+// summaries where the store keeps them) instead of its points, when its
+// series is long and holds no infinite value (infinities would swamp a
+// bucket's sum, where the point-by-point mean skips them). A bucket's
+// step is the middle of its first and last steps. done is false when the
+// member must be read point by point; outside reports a point beyond
+// lo..hi.
+func memberBuckets(ctx context.Context, s *record.Snapshot, name string, lo, hi int64, width uint64, mMean, mStep []float64, mCount []int) (done, outside bool, err error) {
+	count := metricInt(s, name, "count")
+	if count <= downsampleAbove || metricInt(s, name, "infs") != 0 || metricInt(s, name, "neg_infs") != 0 {
+		return false, false, nil
+	}
+	buckets, err := s.DownsampleRange(ctx, name, lo, hi, len(mMean))
+	if err != nil {
+		return false, false, err
+	}
+	var seen int64
+	for _, bk := range buckets {
+		seen += bk.Count
+		b := int(uint64(bk.From-lo) / width)
+		finite := bk.Count - bk.NaNs
+		if b >= len(mMean) || bk.From != lo+int64(uint64(b)*width) || math.IsInf(bk.Sum, 0) {
+			clear(mMean)
+			clear(mStep)
+			clear(mCount)
+			return false, false, nil // not the layout or the sums expected: read the points
+		}
+		if finite == 0 {
+			continue
+		}
+		mMean[b] = bk.Sum / float64(finite)
+		mStep[b] = float64(bk.First.Step) + (float64(bk.Last.Step)-float64(bk.First.Step))/2
+		mCount[b] = int(finite)
+	}
+	return true, seen != count, nil
+}
+
+// metricInt is the integer at metrics.<name>.<field>, 0 when absent.
+func metricInt(s *record.Snapshot, name, field string) int64 {
+	v, _ := s.Int64("metrics." + name + "." + field)
+	return v
 }
 
 // Save renders the chart into a file in the format its extension names
