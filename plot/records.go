@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/recordlab/go-record/record"
 )
@@ -71,6 +72,9 @@ func Losses(snaps ...*record.Snapshot) (*Chart, error) {
 	return c, nil
 }
 
+// readers is how many runs Metrics reads at once.
+const readers = 4
+
 // Metrics returns the chart of logged metric series of one or more runs
 // against their steps: a line per named metric of each run, or without
 // names, per metric of each run (record.Snapshot.MetricNames). Series are
@@ -83,25 +87,49 @@ func Metrics(ctx context.Context, snaps []*record.Snapshot, names ...string) (*C
 		return nil, err
 	}
 	per := make([][]source, len(snaps))
-	found := make([]int, len(names))
+	has := make([][]bool, len(snaps)) // has[i][j]: run i has names[j]
+	errs := make([]error, len(snaps))
+	// Runs are read a few at a time: each read waits mostly on the
+	// database, which serves several readers at once.
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, readers)
 	for i, s := range snaps {
-		want := names
-		if len(names) == 0 {
-			want = s.MetricNames()
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			want := names
+			if len(names) == 0 {
+				want = s.MetricNames()
+			}
+			has[i] = make([]bool, len(want))
+			for j, name := range want {
+				name, ok := metricName(s, name)
+				if !ok {
+					continue
+				}
+				l, err := seriesOf(ctx, s, name)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				has[i][j] = true
+				per[i] = append(per[i], l)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err // the first run's error, as a sequential read would give
 		}
-		for j, name := range want {
-			name, ok := metricName(s, name)
-			if !ok {
-				continue
-			}
-			l, err := seriesOf(ctx, s, name)
-			if err != nil {
-				return nil, err
-			}
-			if len(names) > 0 {
+	}
+	found := make([]int, len(names))
+	for i := range snaps {
+		for j := range names {
+			if has[i][j] {
 				found[j]++
 			}
-			per[i] = append(per[i], l)
 		}
 	}
 	for j, n := range found {
