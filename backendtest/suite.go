@@ -83,6 +83,7 @@ func RunConformanceTests(t *testing.T, h Harness) {
 	t.Run("Group", s.testGroup)
 	t.Run("Downsample", s.testDownsample)
 	t.Run("Count", s.testCount)
+	t.Run("Keyset", s.testKeyset)
 }
 
 type suite struct{ h Harness }

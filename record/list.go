@@ -3,6 +3,7 @@ package record
 import (
 	"context"
 	"iter"
+	"math"
 	"maps"
 	"slices"
 	"strings"
@@ -38,7 +39,11 @@ func (s *Store) List(ctx context.Context, coll string, opts ...ListOption) iter.
 			return
 		}
 		if q.OrderBy != nil && q.After != "" {
-			yield(nil, invalid("value", "after", "After pages in id order; it cannot be combined with OrderBy"))
+			yield(nil, invalid("value", "after", "After pages in id order; with OrderBy, use AfterValue"))
+			return
+		}
+		if q.cursor != nil && q.OrderBy == nil {
+			yield(nil, invalid("value", "after", "AfterValue pages an OrderBy listing; in id order, use After"))
 			return
 		}
 		if err := s.enter(ctx); err != nil {
@@ -51,62 +56,173 @@ func (s *Store) List(ctx context.Context, coll string, opts ...ListOption) iter.
 			yield(nil, s.fail(ctx, "list", coll, "", ErrUnsupported))
 			return
 		}
-		bq := q.Query
 		now := time.Now()
-		pushed, exact, touched := statusConds(q.Where, now)
-		bq.Where = pushed
-		if !exact {
-			bq.Limit = 0
+		if q.cursor == nil {
+			s.listPart(ctx, coll, l, q, now, nil, yield)
+			return
 		}
-		if q.fields != nil {
-			bq.Fields = slices.Clone(q.fields)
-			for _, c := range q.Where {
-				bq.Fields = append(bq.Fields, c.Path)
+		left := q.Limit
+		for _, part := range q.cursor.parts(q) {
+			part.Limit = left
+			n, more := s.listPart(ctx, coll, l, part.listQuery, now, part.keep, yield)
+			if !more {
+				return
 			}
-			if q.OrderBy != nil {
-				bq.Fields = append(bq.Fields, q.OrderBy)
-			}
-			if touched || slices.ContainsFunc(q.fields, func(f []string) bool { return f[0] == "status" }) {
-				bq.Fields = append(bq.Fields, []string{aliveKey})
-			}
-		}
-		if q.omit != nil && q.fields == nil {
-			// Only what no condition or order needs may stay on the server.
-			for _, o := range q.omit {
-				if !overlaps(o, q.Where, q.OrderBy) {
-					bq.Omit = append(bq.Omit, o)
+			if q.Limit > 0 {
+				if left -= n; left <= 0 {
+					return
 				}
 			}
 		}
-		var tree fieldTree
-		if q.fields != nil {
-			tree = newFieldTree(q.fields)
+	}
+}
+
+// listPart runs one listing of q, yielding the records that satisfy its
+// conditions and keep (when not nil), up to q.Limit. It returns how many
+// it yielded, and false when the caller stopped or an error ended it.
+func (s *Store) listPart(ctx context.Context, coll string, l backend.Lister, q listQuery, now time.Time, keep func(backend.Item) bool, yield func(*Snapshot, error) bool) (int, bool) {
+	bq := q.Query
+	pushed, exact, touched := statusConds(q.Where, now)
+	bq.Where = pushed
+	if !exact || keep != nil {
+		bq.Limit = 0
+	}
+	if q.fields != nil {
+		bq.Fields = slices.Clone(q.fields)
+		for _, c := range q.Where {
+			bq.Fields = append(bq.Fields, c.Path)
 		}
-		n := 0
-		for it, err := range l.List(ctx, coll, bq) {
-			if err != nil {
-				yield(nil, s.fail(ctx, "list", coll, "", err))
-				return
-			}
-			markCrashed(it.Doc, now)
-			if !q.Follows(it.ID) || !backend.Match(it.Doc, q.Where) {
-				continue
-			}
-			doc := it.Doc
-			if tree != nil {
-				doc = tree.project(doc)
-			}
-			for _, o := range q.omit {
-				doc = omitPath(doc, o)
-			}
-			if !yield(snapshotAt(s, coll, it.ID, doc, now), nil) {
-				return
-			}
-			if n++; q.Limit > 0 && n >= q.Limit {
-				return
+		if q.OrderBy != nil {
+			bq.Fields = append(bq.Fields, q.OrderBy)
+		}
+		if touched || slices.ContainsFunc(q.fields, func(f []string) bool { return f[0] == "status" }) {
+			bq.Fields = append(bq.Fields, []string{aliveKey})
+		}
+	}
+	if q.omit != nil && q.fields == nil {
+		// Only what no condition or order needs may stay on the server.
+		for _, o := range q.omit {
+			if !overlaps(o, q.Where, q.OrderBy) {
+				bq.Omit = append(bq.Omit, o)
 			}
 		}
 	}
+	var tree fieldTree
+	if q.fields != nil {
+		tree = newFieldTree(q.fields)
+	}
+	n := 0
+	for it, err := range l.List(ctx, coll, bq) {
+		if err != nil {
+			yield(nil, s.fail(ctx, "list", coll, "", err))
+			return n, false
+		}
+		markCrashed(it.Doc, now)
+		if !q.Follows(it.ID) || !backend.Match(it.Doc, q.Where) || keep != nil && !keep(it) {
+			continue
+		}
+		doc := it.Doc
+		if tree != nil {
+			doc = tree.project(doc)
+		}
+		for _, o := range q.omit {
+			doc = omitPath(doc, o)
+		}
+		if !yield(snapshotAt(s, coll, it.ID, doc, now), nil) {
+			return n, false
+		}
+		if n++; q.Limit > 0 && n >= q.Limit {
+			return n, true
+		}
+	}
+	return n, true
+}
+
+// listPhase is one listing of a keyset page (see cursor.parts).
+type listPhase struct {
+	listQuery
+	keep func(backend.Item) bool
+}
+
+// exactCond reports whether conditions comparing with the number v agree
+// with the exact order of numbers (backend.CompareAt): they compare an
+// int64 with a float64 as floats, which is exact when v is below 2^53 in
+// magnitude.
+func exactCond(v any) bool {
+	switch x := v.(type) {
+	case int64:
+		return x > -1<<53 && x < 1<<53
+	case float64:
+		return math.Abs(x) < 1<<53
+	}
+	return true
+}
+
+// minTime is a time before every stored one: stored times are RFC 3339,
+// from year 1 on.
+var minTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// parts splits the listing after c in q's OrderBy order into listings
+// the backend can serve from an index: the records whose value equals
+// the cursor's, in id order after its id; those beyond its value, by a
+// condition on the order's path; then the kinds of value that come later
+// in the order (numbers, strings, times: each by a condition that matches
+// all of its kind), and last the records without such a value, which no
+// condition selects: that listing reads every record and keeps those
+// after the cursor.
+func (c *cursor) parts(q listQuery) []listPhase {
+	at := backend.Item{ID: c.id, Doc: map[string]any{}}
+	if c.ok {
+		backend.SetAt(at.Doc, q.OrderBy, c.value)
+	}
+	rank := backend.Rank(at.Doc, q.OrderBy)
+	with := func(conds ...backend.Cond) listQuery {
+		p := q
+		p.cursor = nil
+		p.Where = append(slices.Clip(q.Where), conds...)
+		return p
+	}
+	cond := func(cmp backend.Cmp, v any) backend.Cond { return backend.Cond{Path: q.OrderBy, Cmp: cmp, Value: v} }
+	var out []listPhase
+	if rank != backend.RankOther {
+		ties := with(cond(backend.Eq, c.value))
+		ties.OrderBy, ties.After = nil, c.id // ties come in id order, in the listing's direction
+		beyond := backend.Gt
+		if q.Desc {
+			beyond = backend.Lt
+		}
+		switch {
+		case rank == backend.RankNumber && !exactCond(c.value):
+			// Conditions compare ints with floats as floats, exact only
+			// below 2^53 in magnitude: beyond, read the values from the
+			// cursor's on and keep those after it in the exact order.
+			from := backend.Ge
+			if q.Desc {
+				from = backend.Le
+			}
+			out = append(out, listPhase{listQuery: with(cond(from, c.value)), keep: func(it backend.Item) bool {
+				return backend.Rank(it.Doc, q.OrderBy) == backend.RankNumber && backend.Less(q.Query, at, it)
+			}})
+		default:
+			out = append(out, listPhase{listQuery: ties}, listPhase{listQuery: with(cond(beyond, c.value))})
+		}
+		all := map[int]backend.Cond{
+			backend.RankNumber: cond(backend.Le, math.Inf(1)),
+			backend.RankString: cond(backend.Ge, ""),
+			backend.RankTime:   cond(backend.Ge, minTime),
+		}
+		later := []int{backend.RankString, backend.RankTime}[min(rank, 2):]
+		if q.Desc {
+			later = []int{backend.RankString, backend.RankNumber}[2-min(rank, 2):]
+		}
+		for _, r := range later {
+			out = append(out, listPhase{listQuery: with(all[r])})
+		}
+	}
+	after := func(it backend.Item) bool {
+		return backend.Rank(it.Doc, q.OrderBy) == backend.RankOther && backend.Less(q.Query, at, it)
+	}
+	return append(out, listPhase{listQuery: with(), keep: after})
 }
 
 // ListAll collects what List yields into a slice; use List to stream.

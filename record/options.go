@@ -184,7 +184,16 @@ type listQuery struct {
 	backend.Query
 	fields [][]string // Fields; nil means the whole document
 	omit   [][]string // Omit
+	cursor *cursor    // AfterValue
 	err    error
+}
+
+// cursor is a position in an OrderBy listing: the value at the order's
+// path (absent when ok is false) and the id.
+type cursor struct {
+	value any
+	ok    bool
+	id    string
 }
 
 // Where keeps records whose value at path compares with value: cmp is one
@@ -281,6 +290,33 @@ func After(id string) ListOption {
 			q.err = err
 		}
 		q.After = id
+	}
+}
+
+// AfterValue keeps only the records listed after the position (value,
+// id) in OrderBy's order: pass the value the last record of a page (of
+// Limit records) holds at OrderBy's path (nil if it holds none; any
+// value is accepted, as Snapshot.Get returns it) and its id, to get the
+// next page. Unlike an offset, a page far down a sorted
+// listing reads about as little as the first: the backend is asked for
+// the values from the cursor's on (a condition on the order's path that
+// an index serves), and for the records of other kinds of value (strings
+// after numbers, say) only when those are reached. It needs OrderBy.
+func AfterValue(value any, id string) ListOption {
+	return func(q *listQuery) {
+		if err := ValidID(id); err != nil && q.err == nil {
+			q.err = err
+		}
+		v, err := Normalize(value)
+		if err != nil && q.err == nil {
+			q.err = err
+		}
+		switch v.(type) {
+		case bool, int64, float64, string, time.Time:
+			q.cursor = &cursor{value: v, ok: true, id: id}
+		default: // nil, an object or an array: all sort last, by id
+			q.cursor = &cursor{id: id}
+		}
 	}
 }
 
