@@ -190,6 +190,7 @@
 // the records hold; --addr with port 0 picks a free port.
 //
 //	record export COLLECTION [--where C]... > runs.jsonl
+//	record export COLLECTION... --format parquet|csv -o DIR [--where C]... [--machine]
 //
 // writes one JSON line per record, oldest first:
 //

@@ -7,44 +7,85 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/recordlab/go-record/record"
+	"github.com/recordlab/go-record/tabular"
 )
 
 var exportCmd = &command{
 	name:    "export",
-	args:    "COLLECTION",
-	summary: "write a collection's records with their series as JSON lines to stdout",
+	args:    "COLLECTION...",
+	summary: "write records with their series as JSON lines to stdout, or as runs and points tables (Parquet, CSV) to -o DIR",
 	help: `
-Each line is one record, oldest first, in the exact JSON form of "record
-show" (floats always with a '.', {"$float": "NaN"}, {"$time": "..."}), so
-every value comes back bit for bit:
+With no --format (or --format jsonl), each line is one record of the one
+COLLECTION, oldest first, in the exact JSON form of "record show" (floats
+always with a '.', {"$float": "NaN"}, {"$time": "..."}), so every value
+comes back bit for bit:
 
   {"id": ID, "doc": DOCUMENT, "series": {NAME: {"steps": [...], "times": [...], "values": [...]}}}
 
 "series" holds the points of every metric series of the record (absent
 when there is none). "record import" reads these lines back; exporting
-again gives the same bytes.`,
+again gives the same bytes.
+
+With --format parquet or --format csv and -o DIR, the records of every
+COLLECTION become two long tables for pandas, polars, DuckDB or Spark:
+DIR/runs.parquet and DIR/points.parquet (or runs.csv and points.csv),
+written under temporary names and renamed when complete. runs has a row
+per record: collection, id, status (crashed included), created, ended,
+duration, parent, error, every parameter flattened to dotted paths
+(lr, models.model_0.label; the host facts only with --machine), goals,
+and each metric's summary (metrics.NAME.count, .last, .min, .max, .mean,
+...). points has a row per point: collection, id, metric, step, value,
+time. Parquet keeps every value exactly (NaN, ±Inf, -0); CSV writes NaN,
+inf and -inf as pandas reads them. A column whose values mix types holds
+their JSON text. See package tabular for the details.`,
 	run: runExport,
 }
 
 func runExport(e *env, args []string) error {
-	var dsn string
+	var dsn, format, out string
 	var where strs
+	var machine bool
 	fs := e.flags(&dsn)
 	fs.Var(&where, "where", "export only records where `PATH OP VALUE` holds (repeatable)")
-	pos, err := e.parse(fs, args, 1, 1)
+	fs.StringVar(&format, "format", "jsonl", "`FORMAT`: jsonl (JSON lines to stdout), parquet or csv (tables in -o DIR)")
+	fs.StringVar(&out, "o", "", "write the tables to `DIR` (--format parquet and csv)")
+	fs.BoolVar(&machine, "machine", false, "add the host facts (host, build, run) to the runs table")
+	colls, err := e.parse(fs, args, 1, -1)
 	if err != nil {
 		return err
 	}
-	coll := pos[0]
-	if err := checkColl(coll); err != nil {
-		return err
+	for _, c := range colls {
+		if err := checkColl(c); err != nil {
+			return err
+		}
 	}
 	opts, err := conds(where)
 	if err != nil {
 		return err
 	}
+	switch format {
+	case "jsonl":
+		if out != "" || machine {
+			return usageErrorf("-o and --machine apply to --format parquet and csv; JSON lines go to stdout")
+		}
+		if len(colls) > 1 {
+			return usageErrorf("--format jsonl exports one collection (usage: record export COLLECTION > FILE)")
+		}
+		return exportLines(e, dsn, colls[0], where, opts)
+	case "parquet", "csv":
+		if out == "" {
+			return usageErrorf("--format %s writes two files: name their directory with -o DIR", format)
+		}
+		return exportTables(e, dsn, colls, where, opts, tabular.Options{Format: tabular.Format(format), Machine: machine}, out)
+	}
+	return usageErrorf("bad --format %q: want jsonl, parquet or csv", format)
+}
+
+// exportLines writes the records of coll as JSON lines to stdout.
+func exportLines(e *env, dsn, coll string, where []string, opts []record.ListOption) error {
 	s, err := e.openExisting(dsn)
 	if err != nil {
 		return err
@@ -69,6 +110,44 @@ func runExport(e *env, args []string) error {
 		}
 	}
 	return w.Flush()
+}
+
+// exportTables writes the runs and points tables of colls to dir. A
+// collection without records is "not found" (unless --where selected
+// none of its records), and then nothing is written.
+func exportTables(e *env, dsn string, colls, where []string, opts []record.ListOption, o tabular.Options, dir string) error {
+	s, err := e.openExisting(dsn)
+	if err != nil {
+		return err
+	}
+	defer s.Close(context.Background())
+	bar := e.progress("export", 0)
+	for _, coll := range colls {
+		// Count the records for the bar; else only see whether there is one.
+		var n int
+		if bar.on {
+			n, err = e.count(s, coll, opts)
+		} else {
+			n, err = e.count(s, coll, append(slices.Clip(opts), record.Limit(1)))
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 && len(where) == 0 {
+			return e.notFound(coll, dsn)
+		}
+		if n == 0 {
+			if err := e.checkWhere(s, coll, where); err != nil {
+				return err
+			}
+		}
+		bar.total += n
+	}
+	o.List = opts
+	o.Progress = func(r tabular.Report) { bar.set(int(r.Runs)) }
+	_, err = tabular.Export(e.ctx, s, dir, colls, o)
+	bar.done()
+	return err
 }
 
 // lineCounter advances a progress bar by the lines written through it:
