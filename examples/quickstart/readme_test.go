@@ -411,6 +411,21 @@ func checkCLIOutput(t *testing.T, args []string, stdout, coll string, ids []stri
 			t.Errorf("record %q listed %s, whose learning_rate is 0.05", args, ids[1])
 		}
 	case "export":
+		if i := slices.Index(args, "-o"); i >= 0 {
+			// The tables hold the runs' ids.
+			for _, f := range []string{"runs.parquet", "points.parquet"} {
+				data, err := os.ReadFile(filepath.Join(args[i+1], f))
+				if err != nil {
+					t.Fatalf("record %q: %v", args, err)
+				}
+				for _, id := range ids {
+					if !bytes.Contains(data, []byte(id)) {
+						t.Errorf("record %q: %s holds no %s", args, f, id)
+					}
+				}
+			}
+			break
+		}
 		want(ids[0])
 		want(ids[1])
 	case "sync":
