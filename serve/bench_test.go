@@ -87,6 +87,8 @@ func BenchmarkServeRuns(b *testing.B) {
 		"/c/big?after=run0050000",
 		"/c/big?sort=metrics.loss.min&where=lr%3D0.01",
 		"/c/big?sort=metrics.loss.min&desc=1&where=lr%3D0.01&offset=500",
+		"/c/big?sort=metrics.loss.min&desc=1&where=lr%3D0.01&after=run0050000&at=f:0.5", // half way down, by position
+		"/c/big?sort=metrics.loss.min&after=run0050000&at=f:0.5",
 		"/c/big?group=lr,batch&metric=metrics.loss.min",
 		"/",
 	} {

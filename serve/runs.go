@@ -1,13 +1,16 @@
 package serve
 
 import (
+	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/recordlab/go-record/record"
 )
@@ -174,6 +177,19 @@ func (s *server) page(w http.ResponseWriter, r *http.Request, v *runsView, q url
 		}
 		opts = append(opts, record.Limit(v.Limit+1))
 	} else {
+		opts = append(opts, record.Fields(v.Sort)) // the position of the last row: its value there
+		if a := q.Get("after"); a != "" {
+			if err := record.ValidID(a); err != nil {
+				s.fail(w, r, http.StatusBadRequest, fmt.Sprintf("bad after %q: not a record id", a))
+				return false
+			}
+			at, err := parsePosition(q.Get("at"))
+			if err != nil {
+				s.fail(w, r, http.StatusBadRequest, fmt.Sprintf("bad at %q: %v", q.Get("at"), err))
+				return false
+			}
+			opts = append(opts, record.AfterValue(at, a))
+		}
 		if o := q.Get("offset"); o != "" {
 			n, err := strconv.Atoi(o)
 			if err != nil || n < 0 || n > maxOffset {
@@ -182,12 +198,15 @@ func (s *server) page(w http.ResponseWriter, r *http.Request, v *runsView, q url
 			}
 			offset = n
 		}
-		// A sorted page is the first offset+limit+1 records in that order:
-		// with an index on the path the backend reads only those.
+		// A sorted page is the limit+1 records after the position of the
+		// previous page's last (record.AfterValue; an offset still works
+		// for old links): with an index on the path the backend reads
+		// about those only, however deep the page.
 		opts = append(opts, record.OrderBy(v.Sort, v.Desc), record.Limit(offset+v.Limit+1))
 	}
 	i := 0
 	more := false
+	var last any // the value at the sort path of the last row
 	for snap, err := range s.store.List(r.Context(), v.Coll, opts...) {
 		if err != nil {
 			s.failErr(w, r, err)
@@ -201,6 +220,9 @@ func (s *server) page(w http.ResponseWriter, r *http.Request, v *runsView, q url
 			break
 		}
 		v.Rows = append(v.Rows, row(v.Coll, snap, cols))
+		if !idOrder {
+			last, _ = snap.Get(v.Sort)
+		}
 	}
 	if more {
 		nq := maps.Clone(q)
@@ -208,14 +230,16 @@ func (s *server) page(w http.ResponseWriter, r *http.Request, v *runsView, q url
 			nq.Set("after", v.Rows[len(v.Rows)-1].ID)
 			nq.Del("offset")
 		} else {
-			nq.Set("offset", strconv.Itoa(offset+v.Limit))
-			nq.Del("after")
+			nq.Set("after", v.Rows[len(v.Rows)-1].ID)
+			nq.Set("at", position(last))
+			nq.Del("offset")
 		}
 		v.Next = link(v.Self, nq)
 	}
 	if q.Get("after") != "" || offset > 0 {
 		nq := maps.Clone(q)
 		nq.Del("after")
+		nq.Del("at")
 		nq.Del("offset")
 		v.First = link(v.Self, nq)
 	}
@@ -253,6 +277,7 @@ func header(self string, q url.Values, path string, sorted, desc bool) colHead {
 		nq.Set("desc", "1")
 	}
 	nq.Del("after")
+	nq.Del("at")
 	nq.Del("offset")
 	return colHead{Path: path, Link: link(self, nq), Sorted: sorted, Desc: desc}
 }
@@ -295,4 +320,50 @@ func (s *server) exists(w http.ResponseWriter, r *http.Request, coll string) boo
 		return false
 	}
 	return true
+}
+
+// position is the text of a sort value in a page link's "at": the
+// kinds of value that sort among themselves exactly (i: an int, f: a
+// float with every bit, s: a string, t: a time), and "" for the rest,
+// which sort last, by id.
+func position(v any) string {
+	switch x := v.(type) {
+	case int64:
+		return "i:" + strconv.FormatInt(x, 10)
+	case float64:
+		if math.IsNaN(x) {
+			return ""
+		}
+		return "f:" + strconv.FormatFloat(x, 'g', -1, 64)
+	case string:
+		return "s:" + x
+	case time.Time:
+		return "t:" + x.UTC().Format(time.RFC3339Nano)
+	}
+	return ""
+}
+
+// parsePosition reads what position wrote.
+func parsePosition(text string) (any, error) {
+	if text == "" {
+		return nil, nil
+	}
+	kind, rest, ok := strings.Cut(text, ":")
+	if !ok {
+		return nil, errors.New("want i:, f:, s: or t: and a value")
+	}
+	switch kind {
+	case "i":
+		n, err := strconv.ParseInt(rest, 10, 64)
+		return n, err
+	case "f":
+		f, err := strconv.ParseFloat(rest, 64)
+		return f, err
+	case "s":
+		return rest, nil
+	case "t":
+		t, err := time.Parse(time.RFC3339Nano, rest)
+		return t, err
+	}
+	return nil, errors.New("want i:, f:, s: or t: and a value")
 }

@@ -130,7 +130,10 @@ func TestServeRunsSortAndPages(t *testing.T) {
 	for _, tc := range []struct {
 		query string
 		desc  bool
-	}{{"?sort=metrics.loss.last&limit=4", false}, {"?sort=metrics.loss.last&desc=1&limit=5", true}, {"?sort=id&limit=3", false}, {"?limit=7", true}} {
+	}{
+		{"?sort=metrics.loss.last&limit=4", false}, {"?sort=metrics.loss.last&desc=1&limit=5", true}, {"?sort=id&limit=3", false}, {"?limit=7", true},
+		{"?sort=lr&limit=2", false}, {"?sort=lr&desc=1&limit=4", true}, // ties of 5 seeds, across pages
+	} {
 		t.Run(tc.query, func(t *testing.T) {
 			var ids, losses []string
 			path := "/c/sweep" + tc.query
@@ -148,6 +151,9 @@ func TestServeRunsSortAndPages(t *testing.T) {
 				path = ""
 				if m := nextRe.FindStringSubmatch(body); m != nil {
 					path = html.UnescapeString(m[1])
+					if strings.Contains(tc.query, "sort=") && !strings.Contains(path, "after=") {
+						t.Errorf("next page %s is not a position (after=, at=)", path)
+					}
 				}
 			}
 			if len(ids) != 16 || len(slices.Compact(slices.Sorted(slices.Values(ids)))) != 16 {
@@ -345,6 +351,10 @@ func TestServeErrors(t *testing.T) {
 		{"/c/sweep?limit=9999", 400, "bad limit"},
 		{"/c/sweep?after=" + url.QueryEscape("../x"), 400, "bad after"},
 		{"/c/sweep?sort=lr&offset=-1", 400, "bad offset"},
+		{"/c/sweep?sort=lr&after=run1&at=x", 400, "bad at"},
+		{"/c/sweep?sort=lr&after=run1&at=f:1e", 400, "bad at"},
+		{"/c/sweep?sort=lr&after=run1&at=" + url.QueryEscape("t:<script>"), 400, "bad at"},
+		{"/c/sweep?sort=lr&after=" + url.QueryEscape("../x") + "&at=f:1", 400, "bad after"},
 		{"/c/sweep?sort=lr&offset=Inf", 400, "bad offset"},
 		{"/c/sweep?group=" + url.QueryEscape("a..b"), 400, "bad group"},
 		{"/c/sweep/compare", 400, "no runs to compare"},
