@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,23 +19,82 @@ import (
 // facts returns the host, build and run facts that Create stores, from
 // hw.Detect (cached after the first call). A fact the machine cannot give
 // is absent; failing to read one never fails Create.
+//
+// hw.Detect gathers the machine and the directory once per process; what
+// it returns later depends only on the working directory, the command
+// line and the captured environment. So facts keeps its last result under
+// those inputs (detectKey) and, while they are unchanged, skips hw.Detect
+// and the encoding and hashing that find the normalized facts in
+// factsCache: those cost most of a Create.
 func facts(ctx context.Context, cfg *createConfig) (map[string]any, error) {
-	info, _ := hw.Detect(ctx, hw.Options{Env: cfg.env})
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	key, keyed := detectKey(cfg.env)
+	var host, build, run map[string]any
+	lastFacts.Lock()
+	if keyed && lastFacts.key == key && lastFacts.host != nil {
+		host, build, run = lastFacts.host, lastFacts.build, lastFacts.run
 	}
-	if info == nil {
-		return nil, nil
+	lastFacts.Unlock()
+	if host == nil {
+		info, _ := hw.Detect(ctx, hw.Options{Env: cfg.env})
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if info == nil {
+			return nil, nil
+		}
+		var err error
+		host, build, run, err = machineFacts(info)
+		if err != nil {
+			return nil, err
+		}
+		if keyed {
+			lastFacts.Lock()
+			lastFacts.key, lastFacts.host, lastFacts.build, lastFacts.run = key, host, build, run
+			lastFacts.Unlock()
+		}
 	}
-	host, build, run, err := machineFacts(info)
-	if err != nil {
-		return nil, err
-	}
-	run = maps.Clone(run)
 	if cfg.seed != nil {
+		run = maps.Clone(run)
 		run["seed"] = *cfg.seed
 	}
 	return map[string]any{"host": host, "build": build, "run": run}, nil
+}
+
+// lastFacts holds the facts of the last Create (from machineFacts, so
+// shared and never changed) and the detectKey they were detected under.
+var lastFacts struct {
+	sync.Mutex
+	key              string
+	host, build, run map[string]any
+}
+
+// detectKey returns the inputs of hw.Detect that may change while the
+// process runs: the working directory, the command line, and, when
+// patterns ask for environment variables, the environment. false when the
+// working directory cannot be read (then Detect runs every time).
+func detectKey(patterns []string) (string, bool) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", false
+	}
+	var sb strings.Builder
+	write := func(list []string) {
+		sb.WriteString(strconv.Itoa(len(list)))
+		for _, s := range list {
+			sb.WriteByte(0)
+			sb.WriteString(strconv.Itoa(len(s)))
+			sb.WriteByte(':')
+			sb.WriteString(s)
+		}
+		sb.WriteByte(0)
+	}
+	write([]string{wd})
+	write(os.Args)
+	write(patterns)
+	if len(patterns) > 0 {
+		write(os.Environ())
+	}
+	return sb.String(), true
 }
 
 // factsCache holds the redacted, normalized facts of the last few

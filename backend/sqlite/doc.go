@@ -106,13 +106,18 @@
 //     for writers (WAL). Processes sharing the file queue on SQLite's
 //     write lock: busy_timeout, then retries with backoff for as long as the
 //     context lives, so "database is locked" never reaches the caller.
-//   - Merge reads the document, applies the ops in Go (internal/docops) and
-//     writes it back, all under the write lock: atomic across goroutines and
-//     processes, at the cost of rewriting the document.
-//   - ApplyBatch (backend.BatchStore) is one such transaction: it reads the
-//     document, calls the batch's Update, applies the ops as Merge does and
-//     appends the points as AppendSeries does, so concurrent batches on one
-//     record, from any process, each see the document the previous left.
+//   - Merge is one UPDATE statement that edits the stored JSON with
+//     json_set, json_insert and json_remove, values bound as exact JSON
+//     text, and checks in its WHERE clause that no path runs through a
+//     scalar, an array or a tagged value; when it changes nothing (a
+//     missing record or a conflict) or would be too large, the ops are
+//     applied in Go (internal/docops) under the write lock, which names
+//     the conflicting path and writes nothing.
+//   - ApplyBatch (backend.BatchStore) is one transaction: it reads the
+//     document, calls the batch's Update, applies the ops in Go and writes
+//     the document back, and appends the points as AppendSeries does, so
+//     concurrent batches on one record, from any process, each see the
+//     document the previous left.
 //   - Documents up to SQLite's default SQLITE_MAX_LENGTH (1e9 bytes) are
 //     stored; 20 MB documents round-trip.
 //   - List streams rows from SQLite and releases the cursor when the

@@ -12,17 +12,16 @@ import (
 	"github.com/recordlab/go-record/internal/docops"
 )
 
-// Insert stores a new document; ErrExists if (coll, id) is taken.
+// Insert stores a new document with one prepared INSERT, committed by
+// itself; ErrExists if (coll, id) is taken.
 func (b *Backend) Insert(ctx context.Context, coll, id string, doc map[string]any) error {
 	text, err := docjson.Marshal(doc)
 	if err != nil {
 		return fmt.Errorf("sqlite: %w: %w", backend.ErrInvalid, err)
 	}
 	now := time.Now().UnixMilli()
-	return fail(b.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, b.q.insert, coll, id, string(text), now, now)
-		return err
-	}))
+	_, err = b.execWrite(ctx, "write: insert", func() string { return b.q.insert }, false, coll, id, string(text), now, now)
+	return fail(err)
 }
 
 // Get returns the document; ErrNotFound if absent.
@@ -43,12 +42,27 @@ func (b *Backend) Get(ctx context.Context, coll, id string) (map[string]any, err
 
 var errNotFound = fmt.Errorf("sqlite: %w", backend.ErrNotFound)
 
-// Merge applies ops to the document inside one BEGIN IMMEDIATE
-// transaction: it reads the document, applies the ops in Go and writes it
-// back while holding the database's write lock, so concurrent Merges from
-// goroutines or processes lose nothing. ErrNotFound if absent; an op that
-// conflicts with the document is ErrInvalid and changes nothing.
+// Merge applies ops to the document in one UPDATE statement that edits
+// the stored JSON in SQL (see mergeSQL), which is atomic by itself: SQLite
+// holds the database's write lock for the statement, so concurrent Merges
+// from goroutines or processes lose nothing. When that statement changes
+// nothing (the record is absent, or an op conflicts with the document),
+// or the ops do not fit one statement, the Merge runs in Go instead
+// (mergeGo), which reports ErrNotFound, or ErrInvalid naming the path and
+// changing nothing.
 func (b *Backend) Merge(ctx context.Context, coll, id string, ops []backend.Op) error {
+	done, err := b.mergeSQL(ctx, coll, id, ops)
+	if err != nil || done {
+		return fail(err)
+	}
+	return b.mergeGo(ctx, coll, id, ops)
+}
+
+// mergeGo applies ops inside one BEGIN IMMEDIATE transaction: it reads the
+// document, applies the ops in Go and writes it back while holding the
+// database's write lock. ErrNotFound if absent; an op that conflicts with
+// the document is ErrInvalid and changes nothing.
+func (b *Backend) mergeGo(ctx context.Context, coll, id string, ops []backend.Op) error {
 	err := b.write(ctx, func(tx *sql.Tx) error {
 		doc, err := b.getTx(ctx, tx, coll, id)
 		if err != nil {
