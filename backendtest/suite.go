@@ -84,6 +84,7 @@ func RunConformanceTests(t *testing.T, h Harness) {
 	t.Run("Downsample", s.testDownsample)
 	t.Run("Count", s.testCount)
 	t.Run("Keyset", s.testKeyset)
+	t.Run("Bulk", s.testBulk)
 }
 
 type suite struct{ h Harness }

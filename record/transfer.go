@@ -113,18 +113,38 @@ func Progress(f func(TransferReport)) TransferOption {
 // is a conflict: it is left unchanged, the others are imported, and Import
 // returns a *ConflictError; with Overwrite it is replaced instead.
 //
-// Import holds one record at a time in memory (the export format puts a
-// record's steps, times and values in separate arrays, so a record's
-// points are read whole) and writes its series in batches. A line that
+// Import reads both forms of Export's lines: a record on one line, and
+// a record whose points continue on lines with "part" 1, 2, ..., which
+// must follow its line in order. It holds one record at a time in memory
+// (its line and continuation lines: a record's points are compared with
+// the store's before anything is written) and writes its series in
+// batches. A line that
 // cannot be imported ends the import with an error naming the line and
 // the field (an *InvalidError inside), which matches ErrInvalid; the
-// records before it stay imported.
+// records before it stay imported, the one it would continue with the
+// points of its lines before it.
 func (s *Store) Import(ctx context.Context, coll string, r io.Reader, opts ...TransferOption) (TransferReport, error) {
 	if err := ValidCollection(coll); err != nil {
 		return TransferReport{}, err
 	}
 	t := newTransfer(s, coll, opts)
 	br := bufio.NewReaderSize(r, 1<<16)
+	var (
+		cur   *decoded // the record read, waiting for its continuation lines
+		first int      // the number of its first line
+	)
+	// flush stores cur, the lines of one whole record.
+	flush := func() error {
+		if cur == nil {
+			return nil
+		}
+		in, err := t.prepare(ctx, cur.incoming)
+		cur = nil
+		if err != nil {
+			return &Error{Op: "import", Collection: coll, err: &lineError{line: first, err: err}}
+		}
+		return t.put(ctx, in)
+	}
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
 			return t.rep, s.fail(ctx, "import", coll, "", err)
@@ -134,18 +154,30 @@ func (s *Store) Import(ctx context.Context, coll string, r io.Reader, opts ...Tr
 			return t.rep, &Error{Op: "import", Collection: coll, err: rerr}
 		}
 		if len(bytes.TrimSpace(line)) > 0 {
-			in, err := decodeLine(line)
-			if err == nil {
-				in, err = t.prepare(ctx, in)
+			d, err := decodeLine(line)
+			if err == nil && d.part > 0 {
+				err = cur.extend(d)
 			}
 			if err != nil {
+				// The record before the line is stored with the points
+				// of its lines so far, as the records before it are: an
+				// import of the whole export completes it.
+				if ferr := flush(); ferr != nil {
+					return t.rep, ferr
+				}
 				return t.rep, &Error{Op: "import", Collection: coll, err: &lineError{line: n, err: err}}
 			}
-			if err := t.put(ctx, in); err != nil {
-				return t.rep, err
+			if d.part == 0 {
+				if err := flush(); err != nil {
+					return t.rep, err
+				}
+				cur, first = d, n
 			}
 		}
 		if rerr == io.EOF {
+			if err := flush(); err != nil {
+				return t.rep, err
+			}
 			return t.finish()
 		}
 	}

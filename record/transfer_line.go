@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -20,19 +21,19 @@ import (
 // of interface values. A line from a store without SeriesStore, whose
 // document holds its series (series.NAME.steps/values/times) and which
 // has no "series" field, imports with those points as its series.
-func decodeLine(line []byte) (incoming, error) {
+func decodeLine(line []byte) (*decoded, error) {
 	if !utf8.Valid(line) {
 		// docjson would read invalid bytes as U+FFFD: refuse rather than
 		// store a value other than the one written.
-		return incoming{}, errors.New("not valid UTF-8")
+		return nil, errors.New("not valid UTF-8")
 	}
 	if at := loneSurrogate(line); at >= 0 {
 		// docjson would read it as U+FFFD too.
-		return incoming{}, fmt.Errorf(`offset %d: %s is half of a UTF-16 surrogate pair, not a character`, at, line[at:at+6])
+		return nil, fmt.Errorf(`offset %d: %s is half of a UTF-16 surrogate pair, not a character`, at, line[at:at+6])
 	}
 	sc := scanner{b: line}
-	var in incoming
-	cols := map[string]*columns{}
+	d := &decoded{cols: map[string]*columns{}}
+	in, cols := &d.incoming, d.cols
 	seen := map[string]bool{}
 	err := sc.object(func(key string) error {
 		if seen[key] {
@@ -62,11 +63,19 @@ func decodeLine(line []byte) (incoming, error) {
 				return err
 			}
 			in.doc = doc
+		case "part":
+			v, err := sc.scalar()
+			part, ok := v.(int64)
+			if err != nil || !ok || part < 1 || part > math.MaxInt32 {
+				return errors.New(`"part" is not a positive integer`)
+			}
+			d.part = int(part)
 		case "series":
 			if sc.null() {
 				return nil
 			}
 			return sc.object(func(name string) error {
+				d.order = append(d.order, name)
 				if err := validMetric(name); err != nil {
 					return fmt.Errorf("bad metric name %q", name)
 				}
@@ -81,7 +90,7 @@ func decodeLine(line []byte) (incoming, error) {
 				return nil
 			})
 		default:
-			return fmt.Errorf("unknown field %q (want id, doc, series)", key)
+			return fmt.Errorf("unknown field %q (want id, doc, series; or id, part, series)", key)
 		}
 		return nil
 	})
@@ -89,36 +98,43 @@ func decodeLine(line []byte) (incoming, error) {
 		err = sc.errorf("data after the record")
 	}
 	if err != nil {
-		return incoming{}, err
+		return nil, err
 	}
 	switch {
 	case !seen["id"]:
-		return incoming{}, errors.New(`"id" is missing`)
-	case in.doc == nil:
-		return incoming{}, errors.New(`"doc" is missing or not an object`)
+		return nil, errors.New(`"id" is missing`)
+	case d.part > 0 && seen["doc"]:
+		return nil, errors.New(`"doc" beside "part": a continuation line holds id, part and series`)
+	case d.part > 0 && len(cols) == 0:
+		return nil, errors.New(`a continuation line without series points`)
+	case d.part == 0 && in.doc == nil:
+		return nil, errors.New(`"doc" is missing or not an object`)
 	}
 	if err := ValidID(in.id); err != nil {
-		return incoming{}, err
+		return nil, err
+	}
+	if d.part > 0 {
+		return d, nil
 	}
 	nv, err := Normalize(in.doc) // checks keys and strings
 	if err != nil {
-		return incoming{}, err
+		return nil, err
 	}
 	in.doc = nv.(map[string]any)
 	if sv, ok := in.doc[fallbackKey]; ok {
 		if seen["series"] {
-			return incoming{}, invalid("value", fallbackKey, `the document holds series beside the line's "series" field`)
+			return nil, invalid("value", fallbackKey, `the document holds series beside the line's "series" field`)
 		}
 		// A line from a store without SeriesStore: the document holds
 		// the series, which must be whole.
 		sm, ok := sv.(map[string]any)
 		if !ok {
-			return incoming{}, wrongType(fallbackKey, sv, "an object of series")
+			return nil, wrongType(fallbackKey, sv, "an object of series")
 		}
 		for name, v := range sm {
 			c, err := docColumns(name, v)
 			if err != nil {
-				return incoming{}, err
+				return nil, err
 			}
 			cols[name] = c
 		}
@@ -129,7 +145,55 @@ func decodeLine(line []byte) (incoming, error) {
 	}
 	slices.Sort(in.names)
 	in.series = func(name string) iter.Seq2[[]Point, error] { return cols[name].points }
-	return in, nil
+	if len(d.order) > 0 {
+		d.last = d.order[len(d.order)-1]
+	}
+	return d, nil
+}
+
+// decoded is one line of an export: a record's line (part 0), or one of
+// its continuation lines, whose series continue the record's.
+type decoded struct {
+	incoming
+	part  int
+	cols  map[string]*columns // the series of the line, read by series
+	order []string            // the names of the line's series, in its order
+	last  string              // the last name read, for the order of parts
+}
+
+// extend appends the points of the continuation line c to the record d,
+// after checking that c comes next: the same id, the next part, and
+// series in name order from where the last line ended.
+func (d *decoded) extend(c *decoded) error {
+	switch {
+	case d == nil:
+		return fmt.Errorf("part %d of record %q follows no line of that record", c.part, c.id)
+	case c.id != d.id:
+		return fmt.Errorf("part %d of record %q follows a line of record %q", c.part, c.id, d.id)
+	case c.part != d.part+1:
+		return fmt.Errorf("part %d of record %q follows part %d", c.part, c.id, d.part)
+	}
+	prev := d.last
+	for i, name := range c.order {
+		if name < prev || name == prev && i > 0 {
+			return fmt.Errorf("series %q of part %d of record %q is out of name order (after %q)", name, c.part, c.id, prev)
+		}
+		prev = name
+	}
+	for name, col := range c.cols {
+		have := d.cols[name]
+		if have == nil {
+			d.cols[name] = col
+			d.names = append(d.names, name)
+			continue
+		}
+		have.steps = append(have.steps, col.steps...)
+		have.values = append(have.values, col.values...)
+		have.times = append(have.times, col.times...)
+	}
+	slices.Sort(d.names)
+	d.part, d.last = c.part, prev
+	return nil
 }
 
 // columns are a series as the export format holds it.

@@ -401,9 +401,8 @@ func TestCopy(t *testing.T) {
 }
 
 // TestTransferLongSeries moves a record with 100k points through export
-// (also with the column bound of Export so small that it reads the series
-// again per array), import, import again and copy, in memory, and copies
-// it to SQLite and back.
+// (on LinePoints-point lines, and on lines of 1000 points), import,
+// import again and copy, in memory, and copies it to SQLite and back.
 func TestTransferLongSeries(t *testing.T) {
 	const n = 100_000
 	ctx := t.Context()
@@ -426,11 +425,19 @@ func TestTransferLongSeries(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := export(t, src)
-	restore := record.SetColumnBuffer(1000)
-	reread := export(t, src)
+	if got, want := strings.Count(lines, "\n"), n/record.LinePoints; got != want {
+		t.Fatalf("export of %d points wrote %d lines, want %d", n, got, want)
+	}
+	restore := record.SetLinePoints(1000)
+	short := export(t, src)
 	restore()
-	if reread != lines {
-		t.Fatal("the export that reads the series per array differs")
+	if got := strings.Count(short, "\n"); got != n/1000 {
+		t.Fatalf("export on lines of 1000 points wrote %d lines, want %d", got, n/1000)
+	}
+	fromShort := stores[0].open(t)
+	importLines(t, fromShort, short)
+	if export(t, fromShort) != lines {
+		t.Fatal("the export on lines of 1000 points imports as another record")
 	}
 	if c := strings.Count(lines, ","); c < 3*n {
 		t.Fatalf("export has %d commas, want over %d", c, 3*n)
