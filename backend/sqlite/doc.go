@@ -17,9 +17,10 @@
 //	| parameter | meaning                                                 | default   |
 //	| --------- | ------------------------------------------------------- | --------- |
 //	| x-table   | documents table; also names <x-table>_series,           | records   |
-//	|           | <x-table>_points and <x-table>_meta. An SQL identifier  |           |
+//	|           | _points, _blocks and _meta. An SQL identifier           |           |
 //	|           | [A-Za-z_][A-Za-z0-9_]{0,62}, not starting with sqlite_, |           |
-//	|           | not ending with _series, _points or _meta               |           |
+//	|           | not ending with _series, _points, _meta, _blocks or     |           |
+//	|           | _blocks_span                                            |           |
 //	| x-create  | false: never create the file or a table                 | true      |
 //
 // An unknown x- parameter is ErrInvalid. Other query parameters go to
@@ -31,7 +32,7 @@
 //
 // # Storage layout
 //
-// One file, four tables (names shown for the default x-table=records):
+// One file, five tables (names shown for the default x-table=records):
 //
 //	records         (collection TEXT, id TEXT, doc TEXT, created_at INTEGER, updated_at INTEGER,
 //	                 PRIMARY KEY (collection, id))
@@ -39,7 +40,19 @@
 //	                 UNIQUE (collection, id, name))        one row per metric of a record
 //	records_points  (sid INTEGER, seq INTEGER, step INTEGER, value INTEGER, time INTEGER,
 //	                 PRIMARY KEY (sid, seq)) WITHOUT ROWID  one row per metric point
-//	records_meta    (key TEXT PRIMARY KEY, value)           schema_version = 1
+//	records_blocks  (sid INTEGER, grp INTEGER, n INTEGER, lo INTEGER, hi INTEGER, sums BLOB,
+//	                 UNIQUE (sid, grp))                      one row per 1024 points of a series
+//	records_meta    (key TEXT PRIMARY KEY, value)           schema_version = 2
+//
+// A row of records_blocks summarizes the points of one series whose seq
+// lies in grp*1024 .. grp*1024+1023: their count n, smallest and greatest
+// step lo and hi, and per block of 64 points (internal/rollup) the count,
+// NaNs, min, max, sum, first and last point, written in the same
+// transaction as the points. DownsampleSeries folds these summaries and
+// reads only the points of the blocks that straddle a bucket boundary;
+// ReadSeriesRange reads only the groups whose steps overlap the range. A
+// trigger deletes a series' rows with the series. Opening a version 1
+// file adds the table and fills it from the stored points.
 //
 // doc is JSON text written by internal/docjson: numbers are JSON numbers
 // (floats always with a '.'), objects are objects; NaN, ±Inf, -0, times and

@@ -11,8 +11,9 @@ import (
 )
 
 // schemaVersion is the version of the layout this package creates; it is
-// stored in <table>_meta under the key schema_version.
-const schemaVersion = 1
+// stored in <table>_meta under the key schema_version. Version 2 added
+// <table>_blocks, the block summaries of the points (see rollup_blocks.go).
+const schemaVersion = 2
 
 // seriesBatch is the number of points per multi-row INSERT.
 const seriesBatch = 100
@@ -33,6 +34,13 @@ type queries struct {
 	upsertSeries, seriesID, readPoints string
 	seriesNames                        string
 	insertPoints                       string // seriesBatch rows
+
+	// block summaries (rollup_blocks.go, rollup_read.go)
+	blocksV2                                         []string // what version 2 added to version 1
+	upsertGroup, groupPoints                         string
+	seriesN, groupSpans, groupsIn, stepsIn, rangePts string
+	readRange                                        string
+	allSeries, seriesPoints                          string
 }
 
 func newQueries(table string) queries {
@@ -40,7 +48,29 @@ func newQueries(table string) queries {
 	s := `"` + table + `_series"`
 	p := `"` + table + `_points"`
 	m := `"` + table + `_meta"`
+	bl := `"` + table + `_blocks"`
 	var q queries
+	// <table>_blocks holds, per group of groupSize consecutive points of a
+	// series (by sequence number), the rollup block summaries of its
+	// points, their count n and their smallest and greatest step lo, hi.
+	// A rowid table (rows of about 1.4 KB stay on their page), with the
+	// small columns in a covering index for listing a series' groups. The
+	// trigger removes a series' groups with the series, whoever deletes it.
+	q.blocksV2 = []string{
+		`CREATE TABLE IF NOT EXISTS ` + bl + ` (
+	sid INTEGER NOT NULL,
+	grp INTEGER NOT NULL,
+	n INTEGER NOT NULL,
+	lo INTEGER NOT NULL,
+	hi INTEGER NOT NULL,
+	sums BLOB NOT NULL,
+	UNIQUE (sid, grp)
+)`,
+		`CREATE INDEX IF NOT EXISTS "` + table + `_blocks_span" ON ` + bl + ` (sid, grp, n, lo, hi)`,
+		`CREATE TRIGGER IF NOT EXISTS "` + table + `_series_blocks" AFTER DELETE ON ` + s + ` BEGIN
+	DELETE FROM ` + bl + ` WHERE sid = old.sid;
+END`,
+	}
 	q.create = []string{
 		`CREATE TABLE IF NOT EXISTS ` + t + ` (
 	collection TEXT NOT NULL,
@@ -70,9 +100,9 @@ func newQueries(table string) queries {
 	key TEXT PRIMARY KEY,
 	value ANY
 )`,
-		`INSERT INTO ` + m + ` (key, value) VALUES ('schema_version', ` + fmt.Sprint(schemaVersion) + `)
-	ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
 	}
+	q.create = append(q.create, q.blocksV2...)
+	q.create = append(q.create, q.setVersion(m))
 	q.version = `SELECT value FROM ` + m + ` WHERE key = 'schema_version'`
 
 	q.insert = `INSERT INTO ` + t + ` (collection, id, doc, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`
@@ -86,14 +116,39 @@ func newQueries(table string) queries {
 	q.dropSeries = `DELETE FROM ` + s + ` WHERE collection = ?`
 	q.collections = `SELECT DISTINCT collection FROM ` + t + ` ORDER BY collection`
 
-	q.upsertSeries = `INSERT INTO ` + s + ` (collection, id, name, n) VALUES (?, ?, ?, ?)
+	// upsertSeries reserves ?4 sequence numbers and returns the series id,
+	// its new length and, when the reserved numbers start inside a group,
+	// that group's block summaries (or NULL), for appendBlocks to merge into.
+	q.upsertSeries = `INSERT INTO ` + s + ` (collection, id, name, n) VALUES (?1, ?2, ?3, ?4)
 	ON CONFLICT (collection, id, name) DO UPDATE SET n = n + excluded.n
-	RETURNING sid, n`
+	RETURNING sid, n, (SELECT b.sums FROM ` + bl + ` AS b WHERE b.sid = ` + s + `.sid
+		AND b.grp = (` + s + `.n - ?4) / ` + fmt.Sprint(groupSize) + ` AND (` + s + `.n - ?4) % ` + fmt.Sprint(groupSize) + ` != 0)`
 	q.seriesID = `SELECT sid FROM ` + s + ` WHERE collection = ? AND id = ? AND name = ?`
 	q.seriesNames = `SELECT name FROM ` + s + ` WHERE collection = ? AND id = ? AND n > 0 ORDER BY name`
 	q.readPoints = `SELECT seq, step, value, time FROM ` + p + ` WHERE sid = ? AND seq > ? ORDER BY seq LIMIT ?`
 	q.insertPoints = insertPointsSQL(p, seriesBatch)
+
+	q.upsertGroup = `INSERT INTO ` + bl + ` (sid, grp, n, lo, hi, sums) VALUES (?, ?, ?, ?, ?, ?)
+	ON CONFLICT (sid, grp) DO UPDATE SET n = excluded.n, lo = excluded.lo, hi = excluded.hi, sums = excluded.sums`
+	q.groupPoints = `SELECT seq, step, value, time FROM ` + p + ` WHERE sid = ? AND seq >= ? AND seq < ? ORDER BY seq`
+	q.seriesN = `SELECT sid, n FROM ` + s + ` WHERE collection = ? AND id = ? AND name = ?`
+	q.groupSpans = `SELECT grp, n, lo, hi FROM ` + bl + ` WHERE sid = ? ORDER BY grp`
+	q.groupsIn = `SELECT grp, n, sums FROM ` + bl + ` WHERE sid = ? AND hi >= ? AND lo <= ? ORDER BY grp`
+	q.stepsIn = `SELECT min(step), max(step) FROM ` + p + ` WHERE sid = ? AND seq >= ? AND seq < ?`
+	q.rangePts = `WITH r (a, z) AS MATERIALIZED (SELECT value ->> 0, value ->> 1 FROM json_each(?))
+	SELECT p.step, p.value, p.time FROM r CROSS JOIN ` + p + ` AS p
+	WHERE p.sid = ? AND p.seq >= r.a AND p.seq < r.z`
+	q.readRange = `SELECT seq, step, value, time FROM ` + p + `
+	WHERE sid = ? AND seq > ? AND seq < ? AND step >= ? AND step <= ? ORDER BY seq LIMIT ?`
+	q.allSeries = `SELECT sid FROM ` + s + ` ORDER BY sid`
+	q.seriesPoints = `SELECT seq, step, value, time FROM ` + p + ` WHERE sid = ? AND seq > ? ORDER BY seq LIMIT ?`
 	return q
+}
+
+// setVersion is the statement that records schemaVersion in the meta table m.
+func (queries) setVersion(m string) string {
+	return `INSERT INTO ` + m + ` (key, value) VALUES ('schema_version', ` + fmt.Sprint(schemaVersion) + `)
+	ON CONFLICT (key) DO UPDATE SET value = excluded.value`
 }
 
 // insertPointsSQL returns a multi-row INSERT of n points: series id,
@@ -111,9 +166,12 @@ func insertPointsSQL(table string, n int) string {
 	return sb.String()
 }
 
-// migrate creates the tables, or checks their version, inside one
-// BEGIN IMMEDIATE transaction, so that many processes opening a fresh file
-// at once agree.
+// migrate creates the tables, or checks their version and migrates an
+// older layout, inside one BEGIN IMMEDIATE transaction, so that many
+// processes opening a file at once agree: the first migrates, the others
+// find the new version. With x-create=false nothing is created, but an
+// existing store of an older version is migrated like any other (it is a
+// store already; reading it needs the new layout).
 func (b *Backend) migrate(ctx context.Context) error {
 	// Fast path: an up-to-date schema needs no write lock.
 	var v int
@@ -124,39 +182,63 @@ func (b *Backend) migrate(ctx context.Context) error {
 	if err == nil && v == schemaVersion {
 		return nil
 	}
-	if b.noCreate {
-		switch {
-		case errors.Is(err, errNoSchema):
-			return fmt.Errorf("no such store: database file %q has no table %s: %w", b.path, b.table, backend.ErrNotFound)
-		case err == nil:
-			return fmt.Errorf("table %s has schema version %d, this library reads version %d",
-				b.table, v, schemaVersion)
-		}
-		return err
-	}
 	if err != nil && !errors.Is(err, errNoSchema) {
 		return err
+	}
+	if b.noCreate && errors.Is(err, errNoSchema) {
+		return b.noStore()
+	}
+	if err == nil && v > schemaVersion {
+		return b.tooNew(v)
 	}
 	return b.write(ctx, func(tx *sql.Tx) error {
 		v, err := b.version(ctx, tx)
 		switch {
+		case errors.Is(err, errNoSchema) && b.noCreate:
+			return b.noStore()
 		case errors.Is(err, errNoSchema):
+			for _, stmt := range b.q.create {
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					return err
+				}
+			}
+			return nil
 		case err != nil:
 			return err
 		case v == schemaVersion:
 			return nil
 		case v > schemaVersion:
-			return fmt.Errorf("table %s has schema version %d, newer than this library's %d (upgrade the library)",
-				b.table, v, schemaVersion)
+			return b.tooNew(v)
+		case v == 1:
+			return b.migrateV1(ctx, tx)
 		}
-		// Version 1 is the first: nothing to migrate from yet.
-		for _, stmt := range b.q.create {
-			if _, err := tx.ExecContext(ctx, stmt); err != nil {
-				return err
-			}
-		}
-		return nil
+		return fmt.Errorf("table %s has schema version %d, which this library cannot migrate", b.table, v)
 	})
+}
+
+func (b *Backend) noStore() error {
+	return fmt.Errorf("no such store: database file %q has no table %s: %w", b.path, b.table, backend.ErrNotFound)
+}
+
+func (b *Backend) tooNew(v int) error {
+	return fmt.Errorf("table %s has schema version %d, newer than this library's %d (upgrade the library)",
+		b.table, v, schemaVersion)
+}
+
+// migrateV1 adds what version 2 added to a version 1 store, inside the
+// migration's transaction: the blocks table, filled with the block
+// summaries of every stored series (backfill), and the new version.
+func (b *Backend) migrateV1(ctx context.Context, tx *sql.Tx) error {
+	for _, stmt := range b.q.blocksV2 {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	if err := b.backfill(ctx, tx); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, b.q.setVersion(`"`+b.table+`_meta"`))
+	return err
 }
 
 var errNoSchema = errors.New("no schema")

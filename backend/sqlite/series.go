@@ -14,8 +14,9 @@ import (
 // AppendSeries stores pts after the points already stored for (coll, id,
 // name), in one transaction: one upsert of the series row, which reserves
 // the sequence numbers, then multi-row INSERTs of seriesBatch points with
-// a statement prepared once. Values are stored as their IEEE 754 bits, so
-// NaN payloads and -0 survive.
+// a statement prepared once, and the block summaries of the points'
+// groups (appendBlocks). Values are stored as their IEEE 754 bits, so NaN
+// payloads and -0 survive.
 func (b *Backend) AppendSeries(ctx context.Context, coll, id, name string, pts []backend.Point) error {
 	if len(pts) == 0 {
 		return nil
@@ -31,10 +32,14 @@ func (b *Backend) appendTx(ctx context.Context, tx *sql.Tx, coll, id, name strin
 		return nil
 	}
 	var sid, n int64
-	if err := tx.StmtContext(ctx, b.upsert).QueryRowContext(ctx, coll, id, name, len(pts)).Scan(&sid, &n); err != nil {
+	var sums []byte // the summaries of the group the points start inside of
+	if err := tx.StmtContext(ctx, b.upsert).QueryRowContext(ctx, coll, id, name, len(pts)).Scan(&sid, &n, &sums); err != nil {
 		return err
 	}
 	seq := n - int64(len(pts))
+	if err := b.appendBlocks(ctx, tx, sid, seq, pts, sums); err != nil {
+		return err
+	}
 	ins := tx.StmtContext(ctx, b.ins)
 	args := make([]any, pointArgs*seriesBatch)
 	rest := pts

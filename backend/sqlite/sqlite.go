@@ -50,7 +50,8 @@ const DefaultTable = "records"
 // store: x-create=true (the default) creates a missing file and creates or
 // migrates the schema. x-create=false opens an existing store only
 // (SQLite's mode=rw): it creates no file, not even for a missing path,
-// creates and migrates no table, and leaves the journal mode as it is; a
+// creates no table (a store of an older schema version is still migrated,
+// so that older files stay readable), and leaves the journal mode as it is; a
 // missing file, or a file without the tables of x-table, is ErrNotFound
 // naming the path. Writes to an existing store still work.
 // record.OpenExisting sets it.
@@ -175,7 +176,7 @@ func parseDSN(dsn string) (config, error) {
 		if !tableName.MatchString(t) || strings.HasPrefix(strings.ToLower(t), "sqlite_") {
 			return c, invalidDSN("%s=%q is not an SQL identifier [A-Za-z_][A-Za-z0-9_]{0,62} (not starting with sqlite_)", OptionTable, t)
 		}
-		for _, suffix := range []string{"_series", "_points", "_meta"} {
+		for _, suffix := range []string{"_series", "_points", "_meta", "_blocks", "_blocks_span"} {
 			if strings.HasSuffix(strings.ToLower(t), suffix) {
 				return c, invalidDSN("%s=%q ends with %s, which would collide with another table's %s table", OptionTable, t, suffix, suffix)
 			}
