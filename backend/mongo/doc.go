@@ -49,7 +49,14 @@
 // AppendSeries batch:
 //
 //	{_id: ObjectId, record: <the record's _id>, name: "loss", seq: <int64>,
-//	 steps: [int64...], values: [double...], times: [date...]}
+//	 steps: [int64...], values: [double...], times: [date...],
+//	 lo: <smallest step>, hi: <greatest step>, sums: BinData}
+//
+// sums holds the bucket's summaries per 64 points (internal/rollup: count,
+// NaNs, min, max, sum, first and last point): DownsampleSeries reads lo, hi
+// and sums and fetches only the buckets with a block that straddles a
+// bucket boundary; ReadSeriesRange finds only the buckets whose steps
+// overlap the range. Buckets without them (older ones) are read whole.
 //
 // The buckets of ApplyBatch (below) have a string _id instead,
 // "batch:" followed by the quoted record id, metric, writer, batch

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -11,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/recordlab/go-record/backend"
+	"github.com/recordlab/go-record/internal/rollup"
 )
 
 // seriesPrefix starts the name of the companion collection that holds the
@@ -28,7 +30,13 @@ func seriesCollection(coll string) string { return seriesPrefix + coll }
 // than 50,000) in the collection "_series.<coll>":
 //
 //	{_id: ObjectId, record: <the record's _id>, name: "loss", seq: <int64>,
-//	 steps: [int64...], values: [double...], times: [date...]}
+//	 steps: [int64...], values: [double...], times: [date...],
+//	 lo: <int64>, hi: <int64>, sums: BinData}
+//
+// lo and hi are the smallest and greatest step of the bucket and sums the
+// summaries of its blocks of points (package rollup), with which
+// ReadSeriesRange and DownsampleSeries skip points; buckets written
+// before they existed have none and are read whole.
 //
 // seq orders the buckets of a metric: the wall clock in nanoseconds, made
 // strictly increasing within the process. (ApplyBatch's buckets have a
@@ -59,15 +67,19 @@ func (b *Backend) AppendSeries(ctx context.Context, coll, id, name string, pts [
 	return nil
 }
 
-// bucket returns the bucket document _id of pts, with the next seq.
+// bucket returns the bucket document _id of pts (not empty), with the
+// next seq, the smallest and greatest step of pts (lo, hi) and their
+// block summaries (sums: rollup.Encode, binary).
 func (b *Backend) bucket(id, sid any, name string, pts []backend.Point) bson.D {
 	steps := make(bson.A, len(pts))
 	values := make(bson.A, len(pts))
 	times := make(bson.A, len(pts))
+	lo, hi := pts[0].Step, pts[0].Step
 	for i, p := range pts {
 		steps[i] = p.Step
 		values[i] = b.codec.encode(p.Value, true)
 		times[i] = bson.NewDateTimeFromTime(p.Time)
+		lo, hi = min(lo, p.Step), max(hi, p.Step)
 	}
 	return bson.D{
 		{Key: "_id", Value: id},
@@ -77,6 +89,9 @@ func (b *Backend) bucket(id, sid any, name string, pts []backend.Point) bson.D {
 		{Key: "steps", Value: steps},
 		{Key: "values", Value: values},
 		{Key: "times", Value: times},
+		{Key: "lo", Value: lo},
+		{Key: "hi", Value: hi},
+		{Key: "sums", Value: bson.Binary{Subtype: bson.TypeBinaryGeneric, Data: rollup.Encode(rollup.Blocks(pts))}},
 	}
 }
 
@@ -119,9 +134,20 @@ const readBatch = 4096
 // bucket document (several for a bucket over readBatch points), read from
 // the cursor as the caller asks for them.
 func (b *Backend) ReadSeries(ctx context.Context, coll, id, name string) iter.Seq2[[]backend.Point, error] {
+	return b.readBuckets(ctx, coll, seriesFilter(id, name), nil)
+}
+
+// seriesFilter selects the buckets of one metric of one record.
+func seriesFilter(id, name string) bson.D {
+	return bson.D{{Key: "record", Value: storedID(id)}, {Key: "name", Value: name}}
+}
+
+// readBuckets yields the points of the buckets that filter selects, in
+// append order, one batch per bucket (several for a bucket over readBatch
+// points), keeping those whose step lies in r (all when r is nil).
+func (b *Backend) readBuckets(ctx context.Context, coll string, filter bson.D, r *backend.StepRange) iter.Seq2[[]backend.Point, error] {
 	return func(yield func([]backend.Point, error) bool) {
-		cur, err := b.db.Collection(seriesCollection(coll)).Find(ctx,
-			bson.D{{Key: "record", Value: storedID(id)}, {Key: "name", Value: name}},
+		cur, err := b.db.Collection(seriesCollection(coll)).Find(ctx, filter,
 			options.Find().
 				SetSort(bson.D{{Key: "seq", Value: 1}, {Key: "_id", Value: 1}}).
 				SetProjection(bson.D{{Key: "steps", Value: 1}, {Key: "values", Value: 1}, {Key: "times", Value: 1}}))
@@ -135,6 +161,9 @@ func (b *Backend) ReadSeries(ctx context.Context, coll, id, name string) iter.Se
 			if err != nil {
 				yield(nil, err)
 				return
+			}
+			if r != nil {
+				pts = slices.DeleteFunc(pts, func(p backend.Point) bool { return p.Step < r.From || p.Step > r.To })
 			}
 			for len(pts) > 0 {
 				n := min(len(pts), readBatch)

@@ -50,11 +50,7 @@ func (b *Backend) ApplyBatch(ctx context.Context, coll, id string, bt backend.Ba
 		return err
 	}
 	var write pgx.Batch
-	pts := bt.Points
-	for start := 0; start < len(pts); start += seriesChunk {
-		steps, vals, times := columns(pts[start:min(start+seriesChunk, len(pts))])
-		write.Queue(b.sqlSeriesInsert, coll, id, bt.Metric, steps, vals, times)
-	}
+	b.queueChunks(&write, coll, id, bt.Metric, bt.Points)
 	if len(ops) > 0 {
 		data, err := encodeOps(ops)
 		if err != nil {

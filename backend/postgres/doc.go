@@ -49,6 +49,9 @@
 //	    steps      bigint[] not null,
 //	    vals       float8[] not null,
 //	    times      timestamptz[] not null,
+//	    lo         bigint,   -- smallest step of the chunk (null: written before version 2)
+//	    hi         bigint,   -- greatest step
+//	    sums       bytea,    -- per 64 points: count, NaNs, min, max, sum, first, last
 //	    primary key (collection, id, name, seq)
 //	);
 //
@@ -69,7 +72,12 @@
 // few hundred index entries, not a million, and appending stays as fast at
 // the millionth point as at the first. The record's document keeps a small
 // summary per metric under metrics.<name>. Delete and Drop remove the
-// points with their records.
+// points with their records. Each row also keeps its step range (lo, hi)
+// and its block summaries (sums, internal/rollup), written with it:
+// DownsampleSeries folds the summaries and fetches only the array slices
+// of the blocks that straddle a bucket boundary; ReadSeriesRange reads only
+// the rows whose steps overlap the range. Rows written before version 2
+// (sums null) are read whole.
 //
 // Merge is one UPDATE statement that calls record_merge_v1, a PL/pgSQL
 // function that applies the ops to the row's document under its row lock:

@@ -22,3 +22,6 @@ func (b *Backend) ListSQL(coll string, q backend.Query) (sqls []string, args [][
 
 // IndexName returns the name Index gives the index on path.
 func (b *Backend) IndexName(path []string) string { return indexName(b.table, path) }
+
+// SchemaVersion is the version migrate brings a table to.
+var SchemaVersion = len(migrations)

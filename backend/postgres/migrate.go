@@ -22,7 +22,7 @@ type names struct {
 
 // migrations[i] brings a table from version i to i+1. Never edit one that
 // has shipped; append a new one.
-var migrations = []func(n names) []string{v1}
+var migrations = []func(n names) []string{v1, v2}
 
 // v1 creates the records table, the series table and the merge function.
 func v1(n names) []string {
@@ -52,6 +52,20 @@ func v1(n names) []string {
 			primary key (collection, id, name, seq)
 		)`,
 		mergeFunction(n.merge),
+	}
+}
+
+// v2 adds to the series table, per chunk, its smallest and greatest step
+// (lo, hi) and the block summaries of its points (sums, rollup.Encode),
+// which range and downsampled reads use instead of the points. They are
+// null on the rows written before (or by a library of version 1): those
+// are read whole.
+func v2(n names) []string {
+	return []string{
+		`alter table ` + n.series + `
+			add column if not exists lo bigint,
+			add column if not exists hi bigint,
+			add column if not exists sums bytea`,
 	}
 }
 

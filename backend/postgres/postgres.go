@@ -70,7 +70,7 @@ type Backend struct {
 
 	// SQL statements, built once from the names above.
 	sqlInsert, sqlGet, sqlMerge, sqlDelete, sqlDrop string
-	sqlCollections, sqlSeriesInsert, sqlSeriesRead  string
+	sqlCollections, sqlSeriesRead                   string
 	sqlSeriesNames                                  string
 }
 
@@ -147,7 +147,6 @@ func (b *Backend) prepareSQL() {
 		select (select r.collection from ` + b.records + ` r where r.collection > c.collection order by r.collection limit 1)
 		from c where c.collection is not null)
 		select collection from c where collection is not null`
-	b.sqlSeriesInsert = `insert into ` + b.series + ` (collection, id, name, steps, vals, times) values ($1, $2, $3, $4, $5, $6)`
 	b.sqlSeriesRead = `select seq, steps, vals, times from ` + b.series + `
 		where collection = $1 and id = $2 and name = $3 and seq > $4 order by seq limit $5`
 	// A loose index scan: one index probe per name.
