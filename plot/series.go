@@ -44,10 +44,11 @@ const downsampleAbove = 4 * seriesBuckets
 // its last point, and a gap where it had a NaN, so that no spike
 // disappears and no point moves through memory. The extremes are drawn
 // halfway between the bucket's first and last steps, the lower one first
-// when the bucket rises. The legend's NaN count is exact; its clipped
-// count is that of the drawn values beyond Limit, a lower bound.
+// when the bucket rises. The legend's NaN count is exact, and so is its
+// count of infinities (from the record's summary); finite values beyond
+// Limit count once per bucket extreme, a lower bound.
 func downsampled(ctx context.Context, s *record.Snapshot, name string) (source, error) {
-	buckets, err := s.Downsample(ctx, name, seriesBuckets/2)
+	buckets, err := alignedBuckets(ctx, s, name, seriesBuckets/2)
 	if err != nil {
 		return source{}, err
 	}
@@ -66,18 +67,56 @@ func downsampled(ctx context.Context, s *record.Snapshot, name string) (source, 
 				if math.IsNaN(p.value) || i > 0 && p == pts[i-1] || i == 2 && p == pts[0] {
 					continue
 				}
-				if math.Abs(p.value) > Limit {
-					clipped++
-				}
 				x, y = append(x, float64(p.step)), append(y, p.value)
+			}
+			// Finite values beyond Limit: the bucket's extremes say at
+			// least one each.
+			if !math.IsInf(b.Min, 0) && b.Min < -Limit {
+				clipped++
+			}
+			if !math.IsInf(b.Max, 0) && b.Max > Limit {
+				clipped++
 			}
 		}
 		if b.NaNs > 0 {
 			x, y = append(x, math.NaN()), append(y, math.NaN())
 		}
 	}
+	// Infinities are counted exactly by the record's summary.
+	clipped += int(metricInt(s, name, "infs") + metricInt(s, name, "neg_infs"))
 	l := Line{Label: name, X: x, Y: y, counted: true, nans: nans, clipped: clipped}
 	return source{Line: l, name: name, series: true}, nil
+}
+
+// blockSteps is the number of points per block summary of the stores
+// (64): buckets whose width is a multiple of it, starting at the series'
+// first step, hold whole blocks when the series has one point per step,
+// so the store reads no point at all.
+const blockSteps = 64
+
+// alignedBuckets reads the series as at most n buckets over its steps,
+// laid out so that, for a series with one point per step, every bucket is
+// made of whole blocks: it asks for the extent first (one bucket, read
+// from the summaries only), then for buckets of a width that is a
+// multiple of blockSteps from the first step on.
+func alignedBuckets(ctx context.Context, s *record.Snapshot, name string, n int) ([]record.Bucket, error) {
+	all, err := s.Downsample(ctx, name, 1)
+	if err != nil || len(all) == 0 {
+		return all, err
+	}
+	lo, hi := all[0].First.Step, all[0].Last.Step
+	span := uint64(hi) - uint64(lo) + 1
+	if span == 0 || span < uint64(n) {
+		return s.Downsample(ctx, name, n)
+	}
+	width := (span + uint64(n) - 1) / uint64(n)
+	width = (width + blockSteps - 1) / blockSteps * blockSteps
+	k := (span + width - 1) / width
+	to := uint64(lo) + k*width - 1
+	if to < uint64(lo) || int64(to) < hi { // past MaxInt64
+		return s.Downsample(ctx, name, n)
+	}
+	return s.DownsampleRange(ctx, name, lo, int64(to), int(k))
 }
 
 // reducer thins a stream of (step, value) points to at most
