@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/recordlab/go-record/backend"
@@ -19,35 +20,82 @@ type Metrics map[string]float64
 // is kept at metrics.<name> in the record. Names follow the rules of keys
 // ("train/loss" is fine, "train.loss" is not); a bad name, or a Log after
 // Close, is reported by the next Flush or Close.
+//
+// Log is fastest (no allocation, no iteration of m) when m holds the same
+// names as the record's metrics so far, as a training loop that logs the
+// same metrics at every step does; a map made once and updated in place
+// costs nothing to build.
 func (r *Record) Log(step int64, m Metrics) {
-	now := time.Now().UTC().Truncate(time.Millisecond)
+	ms := r.clock.Load().nowMs()
 	r.mu.Lock()
-	if r.sealed.Load() || r.closing {
-		if r.logErr == nil {
-			r.logErr = &Error{Op: "log", Collection: r.coll, ID: r.id, err: ErrSealed}
-		}
+	if r.closing || r.sealed.Load() {
+		r.refuseLocked()
 		r.mu.Unlock()
 		return
 	}
+	done := 0
+	if len(m) == len(r.metrics) {
+		// Every name of m is a metric already: look them up rather than
+		// iterate m, until one is missing.
+		for _, b := range r.metrics {
+			v, ok := m[b.name]
+			if !ok {
+				break
+			}
+			b.add(point{step: step, value: v, ms: ms}, r)
+			done++
+		}
+		r.npending += done
+	}
+	if done < len(m) {
+		r.logSlowLocked(step, m, ms, done)
+	}
+	// Wake the writer when there is about a full batch per metric.
+	kick := r.npending >= r.cfg.batchSize*max(len(r.metrics), 1) && !r.kicked
+	r.kicked = r.kicked || kick
+	r.mu.Unlock()
+	if kick {
+		r.kickWriter()
+	}
+}
+
+// refuseLocked records a Log after Close. mu is held.
+func (r *Record) refuseLocked() {
+	if r.logErr == nil {
+		r.logErr = &Error{Op: "log", Collection: r.coll, ID: r.id, err: ErrSealed}
+	}
+}
+
+// logSlowLocked buffers the points of m that the fast path of Log did not:
+// it iterates m, skipping the first done metrics of r.metrics (already
+// buffered), and adds a buffer for each new valid name. mu is held.
+func (r *Record) logSlowLocked(step int64, m Metrics, ms int64, done int) {
+	var added []*buffer
 	for name, v := range m {
-		buf := r.pending[name]
-		if buf == nil {
+		b := r.pending[name]
+		if b == nil {
 			if err := validMetric(name); err != nil {
 				if r.logErr == nil {
 					r.logErr = err
 				}
 				continue
 			}
-			buf = &buffer{}
-			r.pending[name] = buf
+			b = &buffer{name: name, idx: -1}
+			r.pending[name] = b
+			added = append(added, b)
+		} else if b.idx >= 0 && b.idx < done {
+			continue
 		}
-		buf.add(backend.Point{Step: step, Value: v, Time: now}, r.cfg.batchSize)
+		b.add(point{step: step, value: v, ms: ms}, r)
 		r.npending++
 	}
-	full := r.npending >= r.cfg.batchSize
-	r.mu.Unlock()
-	if full {
-		r.kickWriter()
+	if len(added) == 0 {
+		return
+	}
+	r.metrics = append(r.metrics, added...)
+	slices.SortFunc(r.metrics, func(a, b *buffer) int { return strings.Compare(a.name, b.name) })
+	for i, b := range r.metrics {
+		b.idx = i
 	}
 }
 
@@ -99,19 +147,6 @@ func (r *Record) stopFlusher(ctx context.Context) {
 	case <-r.done:
 	case <-ctx.Done():
 	}
-}
-
-// buffer holds one metric's logged points in chunks of the batch size, so
-// Log never copies what it already holds and each chunk is one batch.
-type buffer struct{ chunks [][]backend.Point }
-
-func (b *buffer) add(p backend.Point, chunkSize int) {
-	n := len(b.chunks)
-	if n == 0 || len(b.chunks[n-1]) == cap(b.chunks[n-1]) {
-		b.chunks = append(b.chunks, make([]backend.Point, 0, chunkSize))
-		n++
-	}
-	b.chunks[n-1] = append(b.chunks[n-1], p)
 }
 
 // fallbackKey is the top-level field under which a backend without

@@ -60,11 +60,17 @@ type Record struct {
 	sealed atomic.Bool
 
 	cmu      sync.Mutex         // serialises cuts (see cut); taken before mu and qmu
-	mu       sync.Mutex         // guards pending, npending, logErr, closing
+	mu       sync.Mutex         // guards pending to kicked
 	pending  map[string]*buffer // metric name -> points not yet cut into batches
-	npending int
-	logErr   error // invalid metric names, reported by Flush/Close
-	closing  bool  // Close has begun: Log refuses points
+	metrics  []*buffer          // the buffers of pending sorted by name, for Log's fast path and cut
+	npending int                // points in pending
+	logErr   error              // invalid metric names, reported by Flush/Close
+	closing  bool               // Close has begun: Log refuses points
+	kicked   bool               // Log woke the writer for a full batch since the last cut
+	// clock is Log's wall clock; free holds shipped chunks for Log to
+	// reuse.
+	clock atomic.Pointer[logClock]
+	free  chan []point
 
 	qmu        sync.Mutex // guards what follows, to lastWrite
 	queue      []*item    // batches in memory, in sequence order, after the spooled ones
@@ -336,11 +342,13 @@ func (s *Store) start(coll string, cfg createConfig, doc map[string]any) *Record
 		cfg:      cfg,
 		writer:   newWriterID(),
 		pending:  map[string]*buffer{},
+		free:     make(chan []point, freeChunks),
 		progress: make(chan struct{}),
 		kick:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
+	r.clock.Store(newLogClock())
 	r.wctx, r.cancelWrites = context.WithCancel(context.Background())
 	r.lastWrite = time.Now()
 	r.created, _ = doc["created"].(time.Time)

@@ -52,29 +52,76 @@ func (e *SpoolError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }
 // errOffline is the cause of every store call of an offline Store.
 var errOffline = fmt.Errorf("the store is offline (x-offline): writes go to the spool, `record sync` ships them: %w", ErrUnavailable)
 
-// pointBytes is what one queued point costs in memory, for the bound.
-const pointBytes = 48
-
-// spillIfNeeded moves the queue to the spool when the store failed, when
-// the queue is over the memory bound, or when the store is offline.
+// spillIfNeeded moves the queue to the spool, one entry per batch, when
+// the store failed or is offline (spillIfOver keeps the memory bound).
 func (r *Record) spillIfNeeded(failed bool) {
 	if r.store.spoolRoot == "" {
 		return
 	}
 	r.qmu.Lock()
 	defer r.qmu.Unlock()
-	if r.abandoned || !(failed || r.store.offline || r.queued*pointBytes > r.cfg.memoryBound) {
+	if r.abandoned || !(failed || r.store.offline) {
 		return
 	}
-	r.spillLocked()
+	r.spillMergedLocked(false, -1)
 }
 
-// spillLocked appends the queue, oldest first, to the spool. qmu is held.
-// A batch that cannot be spooled (disk full) stays in memory, and the
-// error is reported by the next Flush or Close.
-func (r *Record) spillLocked() {
+// spillIfOver moves points to the spool while the points in memory,
+// logged or queued, are over the memory bound, so that a loop that logs
+// faster than the store takes points fills the spool, not the heap. It
+// spills a few entries at a time and cuts the full chunks again in
+// between, so that what the loop logs during a spill is counted too and
+// each metric's batches lie together, to share entries; the batches left
+// in memory come after the spool. Writer goroutine only, between two
+// batches.
+func (r *Record) spillIfOver() {
+	if r.store.spoolRoot == "" {
+		return
+	}
+	for r.overBound() {
+		r.cutSome(true, nil)
+		r.qmu.Lock()
+		ok := !r.abandoned && r.spillMergedLocked(true, spillRound)
+		r.qmu.Unlock()
+		if !ok {
+			return
+		}
+	}
+}
+
+// spillRound is how many spool entries spillIfOver writes before it
+// counts again.
+const spillRound = 4
+
+// overBound reports whether the points in memory, logged or queued, are
+// over the memory bound.
+func (r *Record) overBound() bool {
+	r.mu.Lock()
+	n := r.npending
+	r.mu.Unlock()
+	r.qmu.Lock()
+	n += r.queued
+	r.qmu.Unlock()
+	return n*pointBytes > r.cfg.memoryBound
+}
+
+// spillLocked appends the queue, oldest first, to the spool, one entry
+// per batch. qmu is held. A batch that cannot be spooled (disk full)
+// stays in memory, and the error is reported by the next Flush or Close.
+// It is safe while the writer sends the first batch (it sends it again
+// from the spool, and the store recognises it).
+func (r *Record) spillLocked() { r.spillMergedLocked(false, -1) }
+
+// spillMergedLocked is spillLocked, writing at most entries entries
+// (all when negative); with merge, consecutive batches of one metric that
+// were never sent share an entry (see mergeSpill), which only the writer
+// goroutine may ask for: a batch it is sending must not hide in an entry
+// of a later sequence. It reports false when the spool refused a batch.
+// qmu is held.
+func (r *Record) spillMergedLocked(merge bool, entries int) bool {
 	defer r.wakeLocked()
-	for len(r.queue) > 0 {
+	var scratch []backend.Point
+	for ; len(r.queue) > 0 && entries != 0; entries-- {
 		it := r.queue[0]
 		if it.heartbeat {
 			r.queue = r.queue[1:]
@@ -87,22 +134,43 @@ func (r *Record) spillLocked() {
 			})
 			if err != nil {
 				r.spoolFailed(err)
-				return
+				return false
 			}
 			r.spool, r.spoolOff = j, j.Start()
 		}
-		_, err := r.spool.Append(spool.Entry{Seq: it.seq, Create: it.create, Metric: it.metric, Points: it.pts, Ops: it.ops})
-		if err != nil {
+		e := spool.Entry{Seq: it.seq, Create: it.create, Metric: it.metric, Points: it.bpts, Ops: it.ops}
+		n := 1 // batches of the queue in e
+		if e.Points == nil && len(it.pts) > 0 {
+			scratch = appendBackend(scratch[:0], it.pts)
+			for merge && !it.sent && it.ops == nil && n < len(r.queue) {
+				nx := r.queue[n]
+				if nx.metric != it.metric || nx.sent || nx.ops != nil || nx.create != nil || nx.heartbeat ||
+					len(nx.pts) == 0 || len(scratch)+len(nx.pts) > max(mergeSpill, r.cfg.batchSize) {
+					break
+				}
+				scratch = appendBackend(scratch, nx.pts)
+				e.Seq = nx.seq
+				n++
+			}
+			e.Points = scratch
+		}
+		if _, err := r.spool.Append(e); err != nil {
 			r.spoolFailed(err)
-			return
+			return false
 		}
 		r.spooled++
-		r.spooledTo = it.seq
-		r.spooledPts += len(it.pts)
-		r.queue[0] = nil
-		r.queue = r.queue[1:]
-		r.queued -= len(it.pts)
+		r.spooledTo = e.Seq
+		r.spooledPts += len(e.Points)
+		for k := range n {
+			q := r.queue[k]
+			r.queued -= len(q.pts)
+			r.recycle(q.pts)
+			q.pts = nil
+			r.queue[k] = nil
+		}
+		r.queue = r.queue[n:]
 	}
+	return true
 }
 
 func (r *Record) spoolFailed(err error) {
@@ -120,7 +188,7 @@ func (r *Record) spoolHeadLocked() (*item, int64, error) {
 		}
 		return nil, 0, &Error{Op: "read spool", Collection: r.coll, ID: r.id, err: err}
 	}
-	return &item{seq: e.Seq, metric: e.Metric, pts: e.Points, ops: e.Ops, create: e.Create}, next, nil
+	return &item{seq: e.Seq, metric: e.Metric, bpts: e.Points, ops: e.Ops, create: e.Create, sent: true}, next, nil
 }
 
 // spoolPopLocked drops a shipped spooled batch; an empty spool is reset.
@@ -128,7 +196,7 @@ func (r *Record) spoolHeadLocked() (*item, int64, error) {
 func (r *Record) spoolPopLocked(it *item, next int64) {
 	r.spoolOff = next
 	r.spooled--
-	r.spooledPts -= len(it.pts)
+	r.spooledPts -= len(it.bpts)
 	if r.spooled == 0 {
 		if err := r.spool.Reset(); err != nil {
 			r.spoolFailed(err)
@@ -289,7 +357,7 @@ func (s *Store) syncJournal(ctx context.Context, path string, rep *SyncReport) e
 			_ = j.Close()
 			return &Error{Op: "sync", Collection: h.Collection, ID: h.ID, err: err}
 		}
-		it := &item{seq: e.Seq, metric: e.Metric, pts: e.Points, ops: e.Ops, create: e.Create}
+		it := &item{seq: e.Seq, metric: e.Metric, bpts: e.Points, ops: e.Ops, create: e.Create}
 		if err := r.apply(ctx, it); err != nil {
 			_ = j.Close()
 			return err

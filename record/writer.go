@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"math/rand/v2"
-	"slices"
 	"time"
 
 	"github.com/recordlab/go-record/backend"
@@ -72,8 +71,15 @@ func (c createConfig) alive(n int64) []backend.Op {
 type item struct {
 	seq    int64
 	metric string
-	pts    []backend.Point
-	ops    []backend.Op
+	// pts are the points of a batch cut from memory, bpts those of a
+	// batch read from the spool, or of pts once the batch is sent (head
+	// makes them).
+	pts  []point
+	bpts []backend.Point
+	// sent marks a batch that was given to the store at least once: it
+	// may be applied, so it is never merged with others in the spool.
+	sent bool
+	ops  []backend.Op
 	// create is the whole document of a record created offline (seq 0).
 	create map[string]any
 	// heartbeat marks an idle heartbeat: it is never retried or spooled.
@@ -94,36 +100,46 @@ func newWriterID() string {
 // which a spill to disk may hold. then, when not nil, runs under mu right
 // after the swap (Close sets closing there, so no point slips in after
 // its cut).
-func (r *Record) cut(then func()) int64 {
+func (r *Record) cut(then func()) int64 { return r.cutSome(false, then) }
+
+// cutSome is cut; with onlyFull, it leaves the chunks not yet filled to
+// the batch size in pending, so that every batch it queues has the batch
+// size.
+func (r *Record) cutSome(onlyFull bool, then func()) int64 {
 	r.cmu.Lock()
 	defer r.cmu.Unlock()
 	r.mu.Lock()
-	pending := r.pending
-	if len(pending) > 0 {
-		r.pending = make(map[string]*buffer, len(pending))
-	} else {
-		pending = nil // r.pending stays with Log
+	var taken []*buffer // copies of the buffers with points, in name order
+	if r.npending > 0 {
+		for _, b := range r.metrics {
+			if len(b.cur) > 0 && (!onlyFull || len(b.cur) >= r.cfg.batchSize) {
+				b.full = append(b.full, b.cur)
+				b.cur = nil
+			}
+			if len(b.full) > 0 {
+				taken = append(taken, &buffer{name: b.name, full: b.full})
+				for _, c := range b.full {
+					r.npending -= len(c)
+				}
+				b.full = nil
+			}
+		}
 	}
-	r.npending = 0
+	if !onlyFull {
+		r.npending = 0
+		r.kicked = false
+	}
 	if then != nil {
 		then()
 	}
 	r.mu.Unlock()
-	names := make([]string, 0, len(pending))
-	for name := range pending {
-		names = append(names, name)
-	}
-	slices.Sort(names)
 	r.qmu.Lock()
 	defer r.qmu.Unlock()
-	for _, name := range names {
-		for _, pts := range pending[name].chunks {
-			if len(pts) == 0 {
-				continue
-			}
+	for _, b := range taken {
+		for _, pts := range b.full {
 			r.nextSeq++
 			r.lastQueued = r.nextSeq
-			r.queue = append(r.queue, &item{seq: r.nextSeq, metric: name, pts: pts})
+			r.queue = append(r.queue, &item{seq: r.nextSeq, metric: b.name, pts: pts})
 			r.queued += len(pts)
 		}
 	}
@@ -156,6 +172,7 @@ func (r *Record) run() {
 		case <-r.kick:
 		}
 		r.cut(nil)
+		r.rebaseClock()
 		r.spillIfNeeded(failures > 0)
 		if r.store.offline {
 			continue
@@ -217,6 +234,7 @@ func (r *Record) wakeLocked() {
 // for a reason that may pass, which it returns.
 func (r *Record) ship() error {
 	for {
+		r.spillIfOver()
 		it, src, err := r.head()
 		if err != nil || it == nil {
 			return err
@@ -279,7 +297,7 @@ func (r *Record) apply(ctx context.Context, it *item) error {
 		Writer: r.writer,
 		Seq:    it.seq,
 		Metric: it.metric,
-		Points: it.pts,
+		Points: it.bpts,
 		Reads:  [][]string{{batchesKey}, {"status"}},
 		Guard:  []string{batchesKey, "n"},
 		Update: r.updater(it),
@@ -312,11 +330,11 @@ func (r *Record) updater(it *item) func(doc map[string]any) ([]backend.Op, bool,
 			return nil, false, &Error{Op: "write", Collection: r.coll, ID: r.id, err: ErrSealed}
 		}
 		ops := make([]backend.Op, 0, len(it.ops)+5)
-		if it.metric != "" && len(it.pts) > 0 {
+		if it.metric != "" && len(it.bpts) > 0 {
 			old, _ := backend.Lookup(doc, []string{"metrics", it.metric})
 			m, _ := old.(map[string]any)
 			s := summaryFromDoc(m)
-			s.add(it.pts)
+			s.add(it.bpts)
 			ops = append(ops, s.op(it.metric))
 		}
 		ops = append(ops, it.ops...)
@@ -366,7 +384,12 @@ func (r *Record) head() (*item, int64, error) {
 	if len(r.queue) == 0 {
 		return nil, 0, nil
 	}
-	return r.queue[0], -1, nil
+	it := r.queue[0]
+	if it.bpts == nil && len(it.pts) > 0 {
+		it.bpts = appendBackend(make([]backend.Point, 0, len(it.pts)), it.pts)
+	}
+	it.sent = true
+	return it, -1, nil
 }
 
 // pop removes a shipped batch (src -1: from memory; else the spool offset
@@ -383,6 +406,8 @@ func (r *Record) pop(it *item, src int64, failed error) {
 		r.queue[0] = nil
 		r.queue = r.queue[1:]
 		r.queued -= len(it.pts)
+		r.recycle(it.pts)
+		it.pts = nil
 	}
 	if it.seq > r.acked {
 		r.acked = it.seq
