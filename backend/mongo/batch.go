@@ -60,6 +60,9 @@ func (b *Backend) ApplyBatch(ctx context.Context, coll, id string, bt backend.Ba
 			}
 		}
 		doc, err := b.read(ctx, c, sid)
+		if b.busy(err) {
+			continue
+		}
 		if err != nil {
 			if stored && isNotFound(err) {
 				b.dropBatchPoints(ctx, coll, id, bt)
@@ -76,6 +79,9 @@ func (b *Backend) ApplyBatch(ctx context.Context, coll, id string, bt backend.Ba
 		}
 		if !stored && len(bt.Points) > 0 {
 			if err := b.insertBatchPoints(ctx, coll, id, bt); err != nil {
+				if b.busy(err) {
+					continue
+				}
 				return err
 			}
 			stored = true
@@ -84,6 +90,9 @@ func (b *Backend) ApplyBatch(ctx context.Context, coll, id string, bt backend.Ba
 			return nil
 		}
 		res, err := c.UpdateOne(ctx, filter, update)
+		if b.busy(err) {
+			continue
+		}
 		if err != nil {
 			return fail(ctx, err, codeBadValue, codeFailedToParse, codeTypeMismatch, codePathNotViable, codeConflictingUpdate)
 		}
@@ -196,6 +205,21 @@ func isNotFound(err error) bool {
 // lost to another writer: not at all the first time, then a few random
 // milliseconds growing to at most 50, so that writers that collide spread
 // out.
+// busy reports whether err is FerretDB's SQLite back end refusing a
+// statement because another connection holds its write lock ("database
+// is locked", SQLITE_BUSY): the statement did nothing, and ApplyBatch,
+// whose every step may run again (points under deterministic ids, the
+// document by compare-and-swap), tries again until its context ends,
+// as the SQLite adapter does, instead of handing a passing contention
+// of many writers to the caller.
+func (b *Backend) busy(err error) bool {
+	if err == nil || !b.ferret {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "database is locked") || strings.Contains(msg, "SQLITE_BUSY")
+}
+
 func backoff(ctx context.Context, attempt int) error {
 	if err := ctx.Err(); err != nil {
 		return err

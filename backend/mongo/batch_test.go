@@ -408,3 +408,24 @@ func TestSeriesNames(t *testing.T) {
 		t.Errorf("SeriesNames of a missing collection = %q, %v; want none", got, err)
 	}
 }
+
+// TestApplyBatchBusy checks which errors ApplyBatch retries: FerretDB's
+// SQLite lock contention (the statement did nothing), and nothing else.
+func TestApplyBatchBusy(t *testing.T) {
+	b, _ := open(t)
+	for _, c := range []struct {
+		err  error
+		busy bool
+	}{
+		{nil, false},
+		{errors.New("(InternalError) database is locked (5) (SQLITE_BUSY)"), b.FerretDB()},
+		{fmt.Errorf("mongo: %w", errors.New("sqlite: step: database is locked")), b.FerretDB()},
+		{errors.New("E11000 duplicate key error"), false},
+		{context.DeadlineExceeded, false},
+		{errors.New("connection refused"), false},
+	} {
+		if got := recmongo.Busy(b, c.err); got != c.busy {
+			t.Errorf("Busy(%v) = %v, want %v (FerretDB %v)", c.err, got, c.busy, b.FerretDB())
+		}
+	}
+}

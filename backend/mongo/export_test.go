@@ -21,3 +21,6 @@ var HexAfter = hexAfter
 func InsertBatchPoints(ctx context.Context, b *Backend, coll, id string, bt backend.Batch) error {
 	return b.insertBatchPoints(ctx, coll, id, bt)
 }
+
+// Busy exposes busy to the tests.
+func Busy(b *Backend, err error) bool { return b.busy(err) }
