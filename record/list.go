@@ -3,8 +3,8 @@ package record
 import (
 	"context"
 	"iter"
-	"math"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"

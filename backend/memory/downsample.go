@@ -11,38 +11,9 @@ import (
 // ReadSeriesRange implements backend.SeriesRanger, in batches of up to
 // readBatch points.
 func (b *Backend) ReadSeriesRange(ctx context.Context, coll, id, name string, r backend.StepRange) iter.Seq2[[]backend.Point, error] {
-	return func(yield func([]backend.Point, error) bool) {
-		after, err := b.enter(ctx, OpReadSeriesRange)
-		if err != nil {
-			yield(nil, err)
-			return
-		}
-		for i := 0; ; i += readBatch {
-			if err := ctx.Err(); err != nil {
-				yield(nil, err)
-				return
-			}
-			b.d.mu.RLock()
-			all := b.d.series[seriesKey{coll, id, name}]
-			var batch []backend.Point
-			for _, p := range all[min(i, len(all)):min(i+readBatch, len(all))] {
-				if p.Step >= r.From && p.Step <= r.To {
-					batch = append(batch, p)
-				}
-			}
-			end := i+readBatch >= len(all)
-			b.d.mu.RUnlock()
-			if len(batch) > 0 && !yield(batch, nil) {
-				return
-			}
-			if end {
-				break
-			}
-		}
-		if after != nil {
-			yield(nil, after)
-		}
-	}
+	return b.readSeries(ctx, OpReadSeriesRange, seriesKey{coll, id, name}, func(p backend.Point) bool {
+		return p.Step >= r.From && p.Step <= r.To
+	})
 }
 
 // DownsampleSeries implements backend.SeriesRanger by folding every

@@ -345,8 +345,15 @@ func (b *Backend) AppendSeries(ctx context.Context, coll, id, name string, pts [
 
 // ReadSeries implements backend.SeriesStore, in batches of readBatch points.
 func (b *Backend) ReadSeries(ctx context.Context, coll, id, name string) iter.Seq2[[]backend.Point, error] {
+	return b.readSeries(ctx, OpReadSeries, seriesKey{coll, id, name}, nil)
+}
+
+// readSeries yields the points of series k that keep accepts (all when
+// keep is nil), reading readBatch stored points at a time under the read
+// lock, so that writers interleave with a long read.
+func (b *Backend) readSeries(ctx context.Context, op Op, k seriesKey, keep func(backend.Point) bool) iter.Seq2[[]backend.Point, error] {
 	return func(yield func([]backend.Point, error) bool) {
-		after, err := b.enter(ctx, OpReadSeries)
+		after, err := b.enter(ctx, op)
 		if err != nil {
 			yield(nil, err)
 			return
@@ -357,17 +364,20 @@ func (b *Backend) ReadSeries(ctx context.Context, coll, id, name string) iter.Se
 				return
 			}
 			b.d.mu.RLock()
-			all := b.d.series[seriesKey{coll, id, name}]
+			all := b.d.series[k]
 			var batch []backend.Point
-			if i < len(all) {
-				batch = slices.Clone(all[i:min(i+readBatch, len(all))])
+			for _, p := range all[min(i, len(all)):min(i+readBatch, len(all))] {
+				if keep == nil || keep(p) {
+					batch = append(batch, p)
+				}
 			}
+			end := i+readBatch >= len(all)
 			b.d.mu.RUnlock()
-			if len(batch) == 0 {
-				break
-			}
-			if !yield(batch, nil) {
+			if len(batch) > 0 && !yield(batch, nil) {
 				return
+			}
+			if end {
+				break
 			}
 		}
 		if after != nil {
