@@ -136,7 +136,7 @@ func newSweep(b *testing.B, kind, coll string, n int) *sweep {
 		if err != nil {
 			b.Fatal(err)
 		}
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO records (collection, id, doc, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`)
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO records (collection, id, doc, created_at, updated_at) VALUES (?, ?, jsonb(?), ?, ?)`)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -63,11 +63,11 @@ func BenchmarkCreate(b *testing.B) {
 		}
 		defer db.Close()
 		db.SetMaxOpenConns(1)
-		if _, err := db.ExecContext(ctx, `CREATE TABLE records (collection TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL,
+		if _, err := db.ExecContext(ctx, `CREATE TABLE records (collection TEXT NOT NULL, id TEXT NOT NULL, doc BLOB NOT NULL,
 			created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, PRIMARY KEY (collection, id))`); err != nil {
 			b.Fatal(err)
 		}
-		st, err := db.PrepareContext(ctx, `INSERT INTO records (collection, id, doc, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`)
+		st, err := db.PrepareContext(ctx, `INSERT INTO records (collection, id, doc, created_at, updated_at) VALUES (?, ?, jsonb(?), ?, ?)`)
 		if err != nil {
 			b.Fatal(err)
 		}

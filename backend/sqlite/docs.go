@@ -36,7 +36,7 @@ func (b *Backend) Get(ctx context.Context, coll, id string) (map[string]any, err
 	if err != nil {
 		return nil, fail(err)
 	}
-	doc, err := docjson.Unmarshal(text)
+	doc, err := docjson.UnmarshalStored(text)
 	return doc, fail(err)
 }
 
@@ -82,7 +82,7 @@ func (b *Backend) getTx(ctx context.Context, tx *sql.Tx, coll, id string) (map[s
 	if err := tx.QueryRowContext(ctx, b.q.get, coll, id).Scan(&text); err != nil {
 		return nil, err
 	}
-	return docjson.Unmarshal(text)
+	return docjson.UnmarshalStored(text)
 }
 
 // putTx applies ops to doc, which getTx read inside the same tx, and

@@ -6,6 +6,9 @@ import (
 	"github.com/recordlab/go-record/backend"
 )
 
+// SchemaVersion is the version of the layout the package creates.
+const SchemaVersion = schemaVersion
+
 // ListPlan returns SQLite's query plan of the query that yields most of
 // what List(ctx, coll, q) yields, one line per step.
 func ListPlan(ctx context.Context, b *Backend, coll string, q backend.Query) ([]string, error) {

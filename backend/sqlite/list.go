@@ -40,7 +40,7 @@ func (b *Backend) List(ctx context.Context, coll string, q backend.Query) iter.S
 type listing struct {
 	b      *Backend
 	q      backend.Query
-	cols   string     // the selected columns: id, then doc or the fields (keyColumn for keyed)
+	cols   string     // the selected columns: id, doc, then keyColumn for keyed
 	fields [][]string // nil: the second column is the whole document
 	keyed  int        // the field read from the index (see keyColumn), or -1
 	where  string     // the WHERE clause
@@ -64,29 +64,30 @@ func (b *Backend) plan(ctx context.Context, coll string, q backend.Query) *listi
 				fields = append(fields, f)
 			}
 		}
-		cols := "id"
+		// The fields are looked up in Go in the stored document (one
+		// column, see decode), but for the sort key when its index
+		// holds it (keyColumn).
+		cols := "id, doc"
 		var args []any
 		for i, f := range fields {
 			p, ok := jsonPath(f)
 			if !ok {
-				fields, l.keyed = nil, -1
+				fields, l.keyed, args = nil, -1, nil
 				break
 			}
 			if l.index && p == l.path {
 				cols += ", " + keyColumn
 				l.keyed = i
-			} else {
-				cols += ", doc -> ?"
+				args = append(args, p)
 			}
-			args = append(args, p)
 		}
 		if fields != nil {
 			l.cols, l.fields, l.args = cols, fields, args
 		}
 	}
 	if l.fields == nil && len(q.Omit) > 0 {
-		// Leave the omitted paths in the database: json_remove drops them
-		// from the text that is shipped and decoded.
+		// Leave the omitted paths in the database: jsonb_remove drops them
+		// from the JSONB that is shipped and decoded.
 		var paths []any
 		for _, o := range q.Omit {
 			if p, ok := jsonPath(o); ok {
@@ -94,7 +95,7 @@ func (b *Backend) plan(ctx context.Context, coll string, q backend.Query) *listi
 			}
 		}
 		if len(paths) > 0 {
-			l.cols = "id, json_remove(doc" + strings.Repeat(", ?", len(paths)) + ")"
+			l.cols = "id, jsonb_remove(doc" + strings.Repeat(", ?", len(paths)) + ")"
 			l.args = append(l.args, paths...)
 		}
 	}
@@ -316,21 +317,13 @@ func (l *listing) query(ctx context.Context, s statement) iter.Seq2[row, error] 
 			return
 		}
 		defer rows.Close()
-		n := 1
-		if l.fields != nil {
-			n = len(l.fields)
-		}
-		raw := make([]sql.RawBytes, n)
-		dest := make([]any, 0, n+3)
 		var id string
+		var stored, keyRaw sql.RawBytes
 		var key any
 		var exception sql.NullBool
-		dest = append(dest, &id)
-		for i := range raw {
-			if i == l.keyed {
-				dest = append(dest, &key)
-			}
-			dest = append(dest, &raw[i])
+		dest := []any{&id, &stored}
+		if l.keyed >= 0 {
+			dest = append(dest, &key, &keyRaw)
 		}
 		if cols, err := rows.Columns(); err == nil && len(cols) > len(dest) {
 			dest = append(dest, &exception)
@@ -340,7 +333,7 @@ func (l *listing) query(ctx context.Context, s statement) iter.Seq2[row, error] 
 				yield(row{}, err)
 				return
 			}
-			doc, err := l.decode(raw, key)
+			doc, err := l.decode(stored, key, keyRaw)
 			if err != nil {
 				yield(row{}, err)
 				return
@@ -355,20 +348,27 @@ func (l *listing) query(ctx context.Context, s statement) iter.Seq2[row, error] 
 	}
 }
 
-// decode returns the document of one row: the whole document, or the
-// values of the fields that it has; key is the sort key of the keyed
-// field.
-func (l *listing) decode(raw []sql.RawBytes, key any) (map[string]any, error) {
+// decode returns the document of one row: the whole stored document, or
+// the values of the fields that it has. key is the sort key of the keyed
+// field from its index, keyRaw its JSON where the key is an exception.
+func (l *listing) decode(stored []byte, key any, keyRaw []byte) (map[string]any, error) {
 	if l.fields == nil {
-		return docjson.Unmarshal(raw[0])
+		return docjson.UnmarshalStored(stored)
+	}
+	var whole map[string]any // a document stored as JSON text
+	if !docjson.IsJSONBObject(stored) {
+		var err error
+		if whole, err = docjson.Unmarshal(stored); err != nil {
+			return nil, err
+		}
 	}
 	doc := map[string]any{}
 	for i, f := range l.fields {
 		var v any
 		switch {
-		case raw[i] != nil:
+		case i == l.keyed && keyRaw != nil:
 			var err error
-			if v, err = docjson.UnmarshalValue(raw[i]); err != nil {
+			if v, err = docjson.UnmarshalValue(keyRaw); err != nil {
 				return nil, err
 			}
 		case i == l.keyed && key != nil:
@@ -376,8 +376,24 @@ func (l *listing) decode(raw []sql.RawBytes, key any) (map[string]any, error) {
 			if v, err = keyValue(key); err != nil {
 				return nil, err
 			}
-		default:
+		case i == l.keyed:
 			continue // missing
+		case whole != nil:
+			var ok bool
+			if v, ok = backend.Lookup(whole, f); !ok {
+				continue
+			}
+		default:
+			elem, ok, err := docjson.LookupJSONB(stored, f)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
+			if v, err = docjson.UnmarshalJSONBValue(elem); err != nil {
+				return nil, err
+			}
 		}
 		backend.SetAt(doc, f, v)
 	}

@@ -14,13 +14,13 @@ import (
 	"github.com/recordlab/go-record/internal/docjson"
 )
 
-// A Merge runs as one UPDATE statement that edits the stored JSON text with
-// SQLite's json_set, json_insert and json_remove, so that no Go code
+// A Merge runs as one UPDATE statement that edits the stored JSONB with
+// SQLite's jsonb_set, jsonb_insert and jsonb_remove, so that no Go code
 // decodes or re-encodes the document:
 //
-//	UPDATE t SET doc = json_remove(jsonb_insert(jsonb_set(doc, P, json(V), ...),
-//	                                            P, json('[]'), P[#], json(E), ...),
-//	                               P, ...), updated_at = ?
+//	UPDATE t SET doc = jsonb_remove(jsonb_insert(jsonb_set(doc, P, json(V), ...),
+//	                                             P, json('[]'), P[#], json(E), ...),
+//	                                P, ...), updated_at = ?
 //	WHERE collection = ? AND id = ?
 //	  AND <each parent of a path is missing or an object, not a tagged value>
 //	  AND <each Append target is missing or an array>
@@ -118,21 +118,18 @@ func (m mergeShape) calls() []mergeCall {
 }
 
 // sql returns the statement's text for the documents table t (quoted).
-// Inner calls pass SQLite's binary JSONB on (jsonb_set, ...), so that only
-// the outermost one renders text.
+// Every call passes SQLite's binary JSONB on (jsonb_set, ...), the form
+// the document is stored in (see schemaVersion).
 func (m mergeShape) sql(t string) string {
 	var sb strings.Builder
 	sb.WriteString(`UPDATE ` + t + ` SET doc = `)
 	expr := "doc"
 	calls := m.calls()
 	if len(calls) == 0 {
-		expr = "json(doc)"
+		expr = "jsonb(doc)"
 	}
-	for i, c := range calls {
+	for _, c := range calls {
 		fn := "jsonb_" + c.fn
-		if i == len(calls)-1 {
-			fn = "json_" + c.fn // the outermost renders text
-		}
 		param := ", ?"
 		if c.fn != "remove" {
 			param = ", ?, json(?)"

@@ -169,7 +169,7 @@ func TestMergeConflictChangesNothing(t *testing.T) {
 	defer raw.Close()
 	stored := func() (doc string, updated int64) {
 		t.Helper()
-		if err := raw.QueryRowContext(t.Context(), `SELECT doc, updated_at FROM records WHERE collection = 'c' AND id = 'r'`).Scan(&doc, &updated); err != nil {
+		if err := raw.QueryRowContext(t.Context(), `SELECT json(doc), updated_at FROM records WHERE collection = 'c' AND id = 'r'`).Scan(&doc, &updated); err != nil {
 			t.Fatal(err)
 		}
 		return doc, updated
@@ -243,7 +243,7 @@ func TestMergeStoredNumberText(t *testing.T) {
 	}
 	defer raw.Close()
 	var text string
-	if err := raw.QueryRowContext(t.Context(), `SELECT doc FROM records`).Scan(&text); err != nil {
+	if err := raw.QueryRowContext(t.Context(), `SELECT json(doc) FROM records`).Scan(&text); err != nil {
 		t.Fatal(err)
 	}
 	for _, v := range []any{0.1 + 0.2, 1e21, int64(math.MaxInt64), 1.0, 5e-324} {

@@ -33,7 +33,7 @@ var raw = &backendtest.Raw{
 			return err
 		}
 		defer tx.Rollback()
-		st, err := tx.PrepareContext(ctx, `INSERT INTO records (collection, id, doc, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`)
+		st, err := tx.PrepareContext(ctx, `INSERT INTO records (collection, id, doc, created_at, updated_at) VALUES (?, ?, jsonb(?), ?, ?)`)
 		if err != nil {
 			return err
 		}

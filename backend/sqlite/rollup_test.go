@@ -362,7 +362,7 @@ func v1Store(t *testing.T, path string, lengths map[string]int) map[string][]bac
 
 // TestRollupMigrate: opening a version 1 store, from several goroutines
 // at once (each its own Backend and connections, as processes would) and
-// with x-create=false too, migrates it once to version 2 with the block
+// with x-create=false too, migrates it once to the current version, with the block
 // summaries of every stored series; reads are exact and appends go on.
 func TestRollupMigrate(t *testing.T) {
 	lengths := map[string]int{"long": 70_000, "one": 1, "edge": 1024, "acc\"ur'acy\\": 2049}
@@ -389,8 +389,8 @@ func TestRollupMigrate(t *testing.T) {
 			}
 			db := rollupRawDB(t, path)
 			var v int
-			if err := db.QueryRowContext(t.Context(), `SELECT value FROM records_meta WHERE key = 'schema_version'`).Scan(&v); err != nil || v != 2 {
-				t.Fatalf("schema_version = %d, %v; want 2", v, err)
+			if err := db.QueryRowContext(t.Context(), `SELECT value FROM records_meta WHERE key = 'schema_version'`).Scan(&v); err != nil || v != sqlite.SchemaVersion {
+				t.Fatalf("schema_version = %d, %v; want %d", v, err, sqlite.SchemaVersion)
 			}
 			for name, pts := range data {
 				if got, want := fmt.Sprint(blockRows(t, db, name)), fmt.Sprint(wantRows(int64(len(pts)))); got != want {

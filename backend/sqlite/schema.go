@@ -12,8 +12,11 @@ import (
 
 // schemaVersion is the version of the layout this package creates; it is
 // stored in <table>_meta under the key schema_version. Version 2 added
-// <table>_blocks, the block summaries of the points (see rollup_blocks.go).
-const schemaVersion = 2
+// <table>_blocks, the block summaries of the points (see rollup_blocks.go);
+// version 3 stores the documents as SQLite's binary JSONB instead of JSON
+// text (a BLOB column: read it with json(doc); json_extract(doc, ...) and
+// doc -> ... work on either form).
+const schemaVersion = 3
 
 // seriesBatch is the number of points per multi-row INSERT.
 const seriesBatch = 100
@@ -37,6 +40,7 @@ type queries struct {
 
 	// block summaries (rollup_blocks.go, rollup_read.go)
 	blocksV2                                         []string // what version 2 added to version 1
+	jsonbV3                                          string   // what version 3 changed in version 2
 	upsertGroup, groupPoints                         string
 	seriesN, groupSpans, groupsIn, stepsIn, rangePts string
 	readRange                                        string
@@ -75,7 +79,7 @@ END`,
 		`CREATE TABLE IF NOT EXISTS ` + t + ` (
 	collection TEXT NOT NULL,
 	id TEXT NOT NULL,
-	doc TEXT NOT NULL,
+	doc BLOB NOT NULL,
 	created_at INTEGER NOT NULL,
 	updated_at INTEGER NOT NULL,
 	PRIMARY KEY (collection, id)
@@ -101,13 +105,17 @@ END`,
 	value ANY
 )`,
 	}
+	// Version 3 converts the documents stored as JSON text to JSONB. A
+	// BLOB is stored as it is whatever the column's declared type, so a
+	// version 2 table (doc TEXT) holds the blobs without being rebuilt.
+	q.jsonbV3 = `UPDATE ` + t + ` SET doc = jsonb(doc) WHERE typeof(doc) = 'text'`
 	q.create = append(q.create, q.blocksV2...)
 	q.create = append(q.create, q.setVersion(m))
 	q.version = `SELECT value FROM ` + m + ` WHERE key = 'schema_version'`
 
-	q.insert = `INSERT INTO ` + t + ` (collection, id, doc, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`
+	q.insert = `INSERT INTO ` + t + ` (collection, id, doc, created_at, updated_at) VALUES (?, ?, jsonb(?), ?, ?)`
 	q.get = `SELECT doc FROM ` + t + ` WHERE collection = ? AND id = ?`
-	q.update = `UPDATE ` + t + ` SET doc = ?, updated_at = ? WHERE collection = ? AND id = ?`
+	q.update = `UPDATE ` + t + ` SET doc = jsonb(?), updated_at = ? WHERE collection = ? AND id = ?`
 	q.deleteDoc = `DELETE FROM ` + t + ` WHERE collection = ? AND id = ?`
 	q.deleteDocPoints = `DELETE FROM ` + p + ` WHERE sid IN (SELECT sid FROM ` + s + ` WHERE collection = ? AND id = ?)`
 	q.deleteDocSeries = `DELETE FROM ` + s + ` WHERE collection = ? AND id = ?`
@@ -209,8 +217,8 @@ func (b *Backend) migrate(ctx context.Context) error {
 			return nil
 		case v > schemaVersion:
 			return b.tooNew(v)
-		case v == 1:
-			return b.migrateV1(ctx, tx)
+		case v == 1 || v == 2:
+			return b.migrateFrom(ctx, tx, v)
 		}
 		return fmt.Errorf("table %s has schema version %d, which this library cannot migrate", b.table, v)
 	})
@@ -225,16 +233,23 @@ func (b *Backend) tooNew(v int) error {
 		b.table, v, schemaVersion)
 }
 
-// migrateV1 adds what version 2 added to a version 1 store, inside the
-// migration's transaction: the blocks table, filled with the block
-// summaries of every stored series (backfill), and the new version.
-func (b *Backend) migrateV1(ctx context.Context, tx *sql.Tx) error {
-	for _, stmt := range b.q.blocksV2 {
-		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+// migrateFrom brings a store of version v up to schemaVersion inside the
+// migration's transaction, one version at a time: from 1, the blocks
+// table, filled with the block summaries of every stored series
+// (backfill); from 2, the documents converted to JSONB; then the new
+// version.
+func (b *Backend) migrateFrom(ctx context.Context, tx *sql.Tx, v int) error {
+	if v < 2 {
+		for _, stmt := range b.q.blocksV2 {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return err
+			}
+		}
+		if err := b.backfill(ctx, tx); err != nil {
 			return err
 		}
 	}
-	if err := b.backfill(ctx, tx); err != nil {
+	if _, err := tx.ExecContext(ctx, b.q.jsonbV3); err != nil {
 		return err
 	}
 	_, err := tx.ExecContext(ctx, b.q.setVersion(`"`+b.table+`_meta"`))

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -167,8 +168,12 @@ func TestJSONExtract(t *testing.T) {
 		t.Errorf("json_extract = %v, %v, %q; want 0.001, 10, adam", lr, epochs, opt)
 	}
 	var typ string
-	if err := db.QueryRowContext(ctx, `SELECT typeof(doc) FROM records`).Scan(&typ); err != nil || typ != "text" {
-		t.Errorf("typeof(doc) = %q, %v; want text", typ, err)
+	if err := db.QueryRowContext(ctx, `SELECT typeof(doc) FROM records`).Scan(&typ); err != nil || typ != "blob" {
+		t.Errorf("typeof(doc) = %q, %v; want blob (JSONB)", typ, err)
+	}
+	var text string
+	if err := db.QueryRowContext(ctx, `SELECT json(doc) FROM records`).Scan(&text); err != nil || !strings.Contains(text, `"learning_rate":0.001`) {
+		t.Errorf("json(doc) = %q, %v; want JSON text with \"learning_rate\":0.001", text, err)
 	}
 }
 
