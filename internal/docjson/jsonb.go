@@ -383,7 +383,7 @@ func jsonbInt5Value(s string) (any, error) {
 		case !neg && u <= math.MaxInt64:
 			return int64(u), nil
 		case neg && u <= 1<<63:
-			return -int64(u - 1) - 1, nil
+			return -int64(u-1) - 1, nil
 		case neg:
 			return -float64(u), nil
 		}
