@@ -148,6 +148,39 @@ func BenchmarkExport(b *testing.B) {
 	}
 }
 
+// BenchmarkReadSeries reads back every point of every record of each
+// case: the library through List and Snapshot.Series (batches), beside
+// the raw driver streaming the same points (SQLite: one query over the
+// points table; PostgreSQL: one query unnesting the series rows). Each
+// run is a child process, so peak-MB is the reader's own peak RSS (the
+// issue's bar: under 100 MB for a 10M-point series).
+func BenchmarkReadSeries(b *testing.B) {
+	for _, c := range exportCases(b) {
+		for _, mode := range []string{"rawread", "read"} {
+			b.Run(c.kind+"/"+c.name+"/"+mode, func(b *testing.B) {
+				c.seed(b)
+				var ns, peak, pts float64
+				for range b.N {
+					r := runExportChild(b, mode, c)
+					ns += r[0]
+					peak = max(peak, r[1])
+					pts = math.Round(r[2] * 1e6) // points read
+				}
+				want := float64(c.points) // one metric
+				if c.records > 1 {
+					want = float64(c.records * c.points * 2)
+				}
+				if pts != want {
+					b.Fatalf("read %v points, want %v", pts, want)
+				}
+				b.ReportMetric(ns/float64(b.N), "ns/op")
+				b.ReportMetric(peak, "peak-MB")
+				b.ReportMetric(pts/(ns/float64(b.N)/1e9), "pts/s")
+			})
+		}
+	}
+}
+
 // runExportChild re-executes the test binary to export one case, and
 // returns its time (ns), peak RSS (MB) and output (MB).
 func runExportChild(b *testing.B, mode string, c exportCase) [3]float64 {
@@ -212,6 +245,16 @@ func TestExportChild(t *testing.T) {
 			_, err = s.Export(ctx, coll, bw)
 			s.Close(ctx)
 		}
+	case mode == "read":
+		var s *record.Store
+		if s, err = record.Open(ctx, dsn); err == nil {
+			w.n, err = readAllSeries(ctx, s, coll)
+			s.Close(ctx)
+		}
+	case mode == "rawread" && kind == "sqlite":
+		w.n, err = rawReadSQLite(ctx, strings.TrimPrefix(dsn, "sqlite://"), coll)
+	case mode == "rawread":
+		w.n, err = rawReadPostgres(ctx, dsn, coll)
 	case kind == "sqlite":
 		err = rawDumpSQLite(ctx, strings.TrimPrefix(dsn, "sqlite://"), coll, bw)
 	default:
@@ -226,17 +269,98 @@ func TestExportChild(t *testing.T) {
 	fmt.Printf("export-child %d %d %d\n", time.Since(start).Nanoseconds(), w.n, childPeakRSS())
 }
 
-// rawDumpSQLite writes every document of coll as stored (JSON text, one
-// line each) and then every point of its series as a text line (id,
-// metric, step, value, time), with two streamed queries of the raw
-// driver: what a hand-written dump of the same data does.
+// readAllSeries reads every point of every metric of every record of
+// coll through the library, batch by batch, and returns how many.
+func readAllSeries(ctx context.Context, s *record.Store, coll string) (int64, error) {
+	var n int64
+	var sum float64
+	for snap, err := range s.List(ctx, coll) {
+		if err != nil {
+			return n, err
+		}
+		for _, name := range snap.MetricNames() {
+			for batch, err := range snap.Series(ctx, name) {
+				if err != nil {
+					return n, err
+				}
+				for _, p := range batch {
+					sum += p.Value
+				}
+				n += int64(len(batch))
+			}
+		}
+	}
+	if math.IsInf(sum, 0) {
+		return n, fmt.Errorf("sum of the values is %v", sum)
+	}
+	return n, nil
+}
+
+// rawReadSQLite streams every point of coll's series with one query of
+// the raw driver, and returns how many.
+func rawReadSQLite(ctx context.Context, path, coll string) (int64, error) {
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, `SELECT p.step, p.value, p.time FROM records_series s
+		JOIN records_points p ON p.sid = s.sid WHERE s.collection = ? ORDER BY s.id, s.name, p.seq`, coll)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var n, step, bits, ms int64
+	var sum float64
+	for rows.Next() {
+		if err := rows.Scan(&step, &bits, &ms); err != nil {
+			return n, err
+		}
+		sum += math.Float64frombits(uint64(bits))
+		n++
+	}
+	return n, rows.Err()
+}
+
+// rawReadPostgres streams every point of coll's series with one query of
+// pgx, unnesting the series rows, and returns how many.
+func rawReadPostgres(ctx context.Context, dsn, coll string) (int64, error) {
+	base, table, _ := strings.Cut(dsn, "x-table=")
+	conn, err := pgx.Connect(ctx, strings.TrimRight(base, "?&"))
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT u.step, u.val, u.t FROM `+table+`_series,
+		unnest(steps, vals, times) AS u(step, val, t) WHERE collection = $1 ORDER BY id, name, seq`, coll)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var n int64
+	var sum float64
+	for rows.Next() {
+		vals := rows.RawValues()
+		if len(vals) != 3 {
+			return n, fmt.Errorf("row of %d columns", len(vals))
+		}
+		sum += float64(len(vals[1]))
+		n++
+	}
+	return n, rows.Err()
+}
+
+// rawDumpSQLite writes every document of coll as JSON text (json(doc) of
+// the stored JSONB, one line each) and then every point of its series as
+// a text line (id, metric, step, value, time), with two streamed queries
+// of the raw driver: what a hand-written dump of the same data does.
 func rawDumpSQLite(ctx context.Context, path, coll string, w *bufio.Writer) error {
 	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	rows, err := db.QueryContext(ctx, `SELECT id, doc FROM records WHERE collection = ? ORDER BY id`, coll)
+	rows, err := db.QueryContext(ctx, `SELECT id, json(doc) FROM records WHERE collection = ? ORDER BY id`, coll)
 	if err != nil {
 		return err
 	}
