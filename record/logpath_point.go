@@ -5,19 +5,18 @@ import (
 	"unsafe"
 
 	"github.com/recordlab/go-record/backend"
+	"github.com/recordlab/go-record/internal/spool"
 )
 
-// point is one logged point while it waits in memory. It holds no
-// pointers (a backend.Point holds a time.Time, whose location is one), so
-// the garbage collector never scans the backlog, and it takes 24 bytes
-// instead of 40. ms is the wall time in milliseconds since the Unix
-// epoch, the precision points are stored with. A point becomes a
-// backend.Point only when its batch is shipped or spooled.
-type point struct {
-	step  int64
-	value float64
-	ms    int64
-}
+// point is one logged point while it waits in memory: step, value and
+// wall time in milliseconds since the Unix epoch (the precision points
+// are stored with), 24 bytes. It holds no pointers (a backend.Point holds
+// a time.Time, whose location is one), so the garbage collector never
+// scans the backlog, and it has the journal's own form
+// (spool.RawPoint), so a chunk spilled over the memory bound is written
+// to the spool with a copy, as fast as the loop logs. A point becomes a
+// backend.Point only when its batch is shipped.
+type point = spool.RawPoint
 
 // pointBytes is what one point waiting in memory costs, for the memory
 // bound (WithMemoryBound): a point takes 24 bytes, and counts twice
@@ -30,22 +29,28 @@ const pointBytes = 2 * int(unsafe.Sizeof(point{}))
 // large WithBatchSize costs memory only for points actually logged.
 const firstChunk = 4096
 
-// freeChunks is how many shipped chunks of the first size a record keeps
-// for Log to reuse (at most 3 MiB).
-const freeChunks = 32
+// freeChunks and maxFreeChunks bound how many shipped or spooled chunks
+// of the first size a record keeps for Log to reuse (freeCap).
+const (
+	freeChunks    = 32
+	maxFreeChunks = 1024
+)
 
-// mergeSpill is how many points a spool entry made by the writer holds
-// at most when it spills the queue because it is over the memory bound:
-// consecutive batches of one metric that were never sent go into one
-// entry (one fsync), numbered with the last batch's sequence. A batch that
-// was sent once is spooled alone, so that one the store applied is
-// recognised and not stored twice.
-const mergeSpill = 1 << 16
+// freeCap is how many chunks a record keeps for Log to reuse: as many as
+// hold a quarter of the points the memory bound allows (what one spill
+// frees, see spillIfOver), between freeChunks and maxFreeChunks, so that
+// while the loop outruns the store Log refills the chunks the spill
+// emptied and the heap stays flat, with no garbage for the collector.
+// The points waiting take at most a quarter of the bound's bytes (half
+// its points, each counted twice) and the chunks kept an eighth.
+func freeCap(c createConfig) int {
+	return min(maxFreeChunks, max(freeChunks, c.memoryBound/pointBytes/4/min(c.batchSize, firstChunk)))
+}
 
 // appendBackend appends pts to dst as the points a batch ships.
 func appendBackend(dst []backend.Point, pts []point) []backend.Point {
 	for _, p := range pts {
-		dst = append(dst, backend.Point{Step: p.step, Value: p.value, Time: time.UnixMilli(p.ms).UTC()})
+		dst = append(dst, backend.Point{Step: p.Step, Value: p.Value, Time: time.UnixMilli(p.Ms).UTC()})
 	}
 	return dst
 }

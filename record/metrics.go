@@ -42,7 +42,7 @@ func (r *Record) Log(step int64, m Metrics) {
 			if !ok {
 				break
 			}
-			b.add(point{step: step, value: v, ms: ms}, r)
+			b.add(point{Step: step, Value: v, Ms: ms}, r)
 			done++
 		}
 		r.npending += done
@@ -50,12 +50,25 @@ func (r *Record) Log(step int64, m Metrics) {
 	if done < len(m) {
 		r.logSlowLocked(step, m, ms, done)
 	}
-	// Wake the writer when there is about a full batch per metric.
+	// Wake the writer when there is about a full batch per metric, and
+	// the spiller when the points not even cut are over half the memory
+	// bound (the writer is busy with a slow write, see overBound), or
+	// once at a sixteenth of it, so that it makes the journal before the
+	// first spill needs it.
 	kick := r.npending >= r.cfg.batchSize*max(len(r.metrics), 1) && !r.kicked
 	r.kicked = r.kicked || kick
+	spill := !r.spilling && (r.npending > r.boundPoints/2 || (!r.spillWoken && r.npending > r.boundPoints/16))
+	r.spilling = r.spilling || spill
+	r.spillWoken = r.spillWoken || spill
 	r.mu.Unlock()
 	if kick {
 		r.kickWriter()
+	}
+	if spill {
+		select {
+		case r.spill <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -86,7 +99,7 @@ func (r *Record) logSlowLocked(step int64, m Metrics, ms int64, done int) {
 		} else if b.idx >= 0 && b.idx < done {
 			continue
 		}
-		b.add(point{step: step, value: v, ms: ms}, r)
+		b.add(point{Step: step, Value: v, Ms: ms}, r)
 		r.npending++
 	}
 	if len(added) == 0 {
@@ -143,9 +156,11 @@ func (r *Record) stopFlusher(ctx context.Context) {
 		close(r.stop)
 		r.cancelWrites()
 	})
-	select {
-	case <-r.done:
-	case <-ctx.Done():
+	for _, done := range []chan struct{}{r.done, r.spillDone} {
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
 	}
 }
 

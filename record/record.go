@@ -67,6 +67,11 @@ type Record struct {
 	logErr   error              // invalid metric names, reported by Flush/Close
 	closing  bool               // Close has begun: Log refuses points
 	kicked   bool               // Log woke the writer for a full batch since the last cut
+	spilling bool               // Log woke the spiller, which has not finished yet
+	// spillWoken: Log woke the spiller once; boundPoints is how many
+	// points the memory bound holds.
+	spillWoken  bool
+	boundPoints int
 	// clock is Log's wall clock; free holds shipped chunks for Log to
 	// reuse.
 	clock atomic.Pointer[logClock]
@@ -102,6 +107,12 @@ type Record struct {
 	stop         chan struct{}
 	stopOnce     sync.Once
 	done         chan struct{}
+	// spill wakes the spiller goroutine (spillLoop), which ends with
+	// spillDone closed; smu lets one goroutine at a time spill over the
+	// bound.
+	spill     chan struct{}
+	spillDone chan struct{}
+	smu       sync.Mutex
 }
 
 // ID returns the record's id.
@@ -336,17 +347,20 @@ func (r *Record) LastSteps() map[string]int64 { return maps.Clone(r.lastSteps) }
 
 func (s *Store) start(coll string, cfg createConfig, doc map[string]any) *Record {
 	r := &Record{
-		store:    s,
-		coll:     coll,
-		id:       cfg.id,
-		cfg:      cfg,
-		writer:   newWriterID(),
-		pending:  map[string]*buffer{},
-		free:     make(chan []point, freeChunks),
-		progress: make(chan struct{}),
-		kick:     make(chan struct{}, 1),
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
+		store:       s,
+		coll:        coll,
+		id:          cfg.id,
+		cfg:         cfg,
+		writer:      newWriterID(),
+		pending:     map[string]*buffer{},
+		free:        make(chan []point, freeCap(cfg)),
+		progress:    make(chan struct{}),
+		kick:        make(chan struct{}, 1),
+		stop:        make(chan struct{}),
+		done:        make(chan struct{}),
+		spill:       make(chan struct{}, 1),
+		boundPoints: cfg.memoryBound / pointBytes,
+		spillDone:   make(chan struct{}),
 	}
 	r.clock.Store(newLogClock())
 	r.wctx, r.cancelWrites = context.WithCancel(context.Background())
@@ -354,6 +368,7 @@ func (s *Store) start(coll string, cfg createConfig, doc map[string]any) *Record
 	r.created, _ = doc["created"].(time.Time)
 	s.track(r)
 	go r.run()
+	go r.spillLoop()
 	if cfg.systemInterval > 0 {
 		r.startSystemMetrics(cfg.systemInterval)
 	}

@@ -63,112 +63,255 @@ func (r *Record) spillIfNeeded(failed bool) {
 	if r.abandoned || !(failed || r.store.offline) {
 		return
 	}
-	r.spillMergedLocked(false, -1)
+	r.spillLocked()
+}
+
+// spillLoop is the spiller goroutine: woken by Log when the points not
+// yet cut are over the memory bound, which happens when the writer is
+// busy with a write that takes long (a slow or hung store, a large
+// batch), it spills them (spillIfOver) without waiting for the writer.
+// Log wakes it once before, at a sixteenth of the bound, to make the
+// journal. Without a spool it ends at once (and Log, finding it woken, never
+// wakes it again); after a spill that failed (a full disk) it waits a
+// little before Log may wake it again.
+func (r *Record) spillLoop() {
+	defer close(r.spillDone)
+	if r.store.spoolRoot == "" {
+		return
+	}
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-r.spill:
+		}
+		if !r.spillIfOver() {
+			select {
+			case <-r.stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		r.mu.Lock()
+		r.spilling = false
+		r.mu.Unlock()
+	}
 }
 
 // spillIfOver moves points to the spool while the points in memory,
-// logged or queued, are over the memory bound, so that a loop that logs
-// faster than the store takes points fills the spool, not the heap. It
-// spills a few entries at a time and cuts the full chunks again in
-// between, so that what the loop logs during a spill is counted too and
-// each metric's batches lie together, to share entries; the batches left
-// in memory come after the spool. Writer goroutine only, between two
-// batches.
-func (r *Record) spillIfOver() {
-	if r.store.spoolRoot == "" {
-		return
+// logged or queued, are over half the memory bound (overBound), so that a
+// loop that logs faster than the store takes points fills the spool, not
+// the heap. Each round cuts the chunks filled to the batch size and
+// spills the oldest batches until the points in memory are down to a
+// quarter of the bound, in one write per MiB and no fsync
+// (spool.Journal.Write), so that the spill keeps pace with Log, which an
+// fsync per round does not on a fast loop (10 metrics log 20M points a
+// second): these points were no safer in memory, and whatever says the
+// spool holds them (a *SpoolError, Close leaving the journal for Sync)
+// fsyncs it first. On an offline store, where a Flush returns once its
+// points are spooled, every round is fsynced. The batches left in memory
+// come after the spool. The writer calls it between two batches, the
+// spiller while the writer is busy; one spills at a time (smu), and a
+// batch being sent may be spilled too: the writer sends it again from
+// the spool and the store recognises it. It reports false when the spool
+// refused points (the error waits for the next Flush or Close) or the
+// handle was abandoned.
+func (r *Record) spillIfOver() bool {
+	if r.store.spoolRoot == "" || !r.smu.TryLock() {
+		return true
+	}
+	defer r.smu.Unlock()
+	if r.memPoints() > r.boundPoints/16 {
+		// Make the journal before it is needed: the first spill then
+		// does not wait for its files and directories to be made.
+		r.qmu.Lock()
+		if !r.abandoned {
+			r.openSpoolLocked()
+		}
+		r.qmu.Unlock()
 	}
 	for r.overBound() {
 		r.cutSome(true, nil)
 		r.qmu.Lock()
-		ok := !r.abandoned && r.spillMergedLocked(true, spillRound)
+		empty := r.queued == 0
+		r.qmu.Unlock()
+		if empty {
+			// Every point waits in a chunk not filled to the batch size
+			// (a batch size near the bound): cut those too.
+			r.cut(nil)
+		}
+		keep := r.boundPoints / 4
+		pending := r.pendingPoints()
+		r.qmu.Lock()
+		n := 0 // batches to spill, oldest first
+		for over := pending + r.queued - keep; n < len(r.queue) && over > 0; n++ {
+			over -= len(r.queue[n].pts)
+		}
+		ok := !r.abandoned && n > 0 && r.spillSomeLocked(n, r.store.offline, true)
 		r.qmu.Unlock()
 		if !ok {
-			return
+			return false
 		}
 	}
+	return true
 }
 
-// spillRound is how many spool entries spillIfOver writes before it
-// counts again.
-const spillRound = 4
+// pendingPoints is the number of points logged and not yet cut.
+func (r *Record) pendingPoints() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.npending
+}
+
+// memPoints is the number of points in memory, logged or queued.
+func (r *Record) memPoints() int {
+	n := r.pendingPoints()
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	return n + r.queued
+}
 
 // overBound reports whether the points in memory, logged or queued, are
-// over the memory bound.
-func (r *Record) overBound() bool {
-	r.mu.Lock()
-	n := r.npending
-	r.mu.Unlock()
-	r.qmu.Lock()
-	n += r.queued
-	r.qmu.Unlock()
-	return n*pointBytes > r.cfg.memoryBound
-}
+// over half the memory bound. Spilling from half the bound leaves room
+// for what the loop logs during a spill, and for the chunks kept for
+// reuse (freeCap), so that the heap stays within the bound.
+func (r *Record) overBound() bool { return r.memPoints() > r.boundPoints/2 }
 
 // spillLocked appends the queue, oldest first, to the spool, one entry
 // per batch. qmu is held. A batch that cannot be spooled (disk full)
 // stays in memory, and the error is reported by the next Flush or Close.
 // It is safe while the writer sends the first batch (it sends it again
 // from the spool, and the store recognises it).
-func (r *Record) spillLocked() { r.spillMergedLocked(false, -1) }
+func (r *Record) spillLocked() { r.spillSomeLocked(len(r.queue), true, false) }
 
-// spillMergedLocked is spillLocked, writing at most entries entries
-// (all when negative); with merge, consecutive batches of one metric that
-// were never sent share an entry (see mergeSpill), which only the writer
-// goroutine may ask for: a batch it is sending must not hide in an entry
-// of a later sequence. It reports false when the spool refused a batch.
-// qmu is held.
-func (r *Record) spillMergedLocked(merge bool, entries int) bool {
+// spillSomeLocked is spillLocked for the first n batches of the queue,
+// all written or none of them (it then reports false, and the error
+// waits for the next Flush or Close); with durable, fsynced with
+// everything written before. With merge, consecutive batches of one
+// metric that were never sent share an entry of up to mergeSpill points,
+// numbered with the last batch's sequence, so that the writer ships the
+// spool in few large writes; a batch that was sent once is spooled
+// alone, so that one the store applied is recognised and not stored
+// twice. qmu is held.
+func (r *Record) spillSomeLocked(n int, durable, merge bool) bool {
 	defer r.wakeLocked()
-	var scratch []backend.Point
-	for ; len(r.queue) > 0 && entries != 0; entries-- {
-		it := r.queue[0]
+	n = min(n, len(r.queue))
+	// The entries, each the batches it holds. Heartbeats are never
+	// spooled. The queue's array is left as it is: the writer may hold
+	// batches of it (head).
+	var entries [][]*item
+	for _, it := range r.queue[:n] {
 		if it.heartbeat {
-			r.queue = r.queue[1:]
 			continue
 		}
-		if r.spool == nil {
-			j, err := spool.Create(r.store.spoolRoot, spool.Header{
-				Store: r.store.dsn, Collection: r.coll, ID: r.id, Writer: r.writer,
-				Created: time.Now().UTC(),
-			})
-			if err != nil {
-				r.spoolFailed(err)
-				return false
-			}
-			r.spool, r.spoolOff = j, j.Start()
+		if k := len(entries) - 1; merge && k >= 0 && mergeable(entries[k], it, max(mergeSpill, r.cfg.batchSize)) {
+			entries[k] = append(entries[k], it)
+			continue
 		}
-		e := spool.Entry{Seq: it.seq, Create: it.create, Metric: it.metric, Points: it.bpts, Ops: it.ops}
-		n := 1 // batches of the queue in e
-		if e.Points == nil && len(it.pts) > 0 {
-			scratch = appendBackend(scratch[:0], it.pts)
-			for merge && !it.sent && it.ops == nil && n < len(r.queue) {
-				nx := r.queue[n]
-				if nx.metric != it.metric || nx.sent || nx.ops != nil || nx.create != nil || nx.heartbeat ||
-					len(nx.pts) == 0 || len(scratch)+len(nx.pts) > max(mergeSpill, r.cfg.batchSize) {
-					break
-				}
-				scratch = appendBackend(scratch, nx.pts)
-				e.Seq = nx.seq
-				n++
-			}
-			e.Points = scratch
-		}
-		if _, err := r.spool.Append(e); err != nil {
-			r.spoolFailed(err)
-			return false
-		}
-		r.spooled++
-		r.spooledTo = e.Seq
-		r.spooledPts += len(e.Points)
-		for k := range n {
-			q := r.queue[k]
-			r.queued -= len(q.pts)
-			r.recycle(q.pts)
-			q.pts = nil
-			r.queue[k] = nil
-		}
+		entries = append(entries, []*item{it})
+	}
+	if len(entries) == 0 {
 		r.queue = r.queue[n:]
+		if durable {
+			return r.syncSpoolLocked()
+		}
+		return true
+	}
+	if !r.openSpoolLocked() {
+		return false
+	}
+	write := r.spool.Write
+	if durable {
+		write = r.spool.AppendBatch
+	}
+	var raw [][]point
+	_, err := write(len(entries), func(i int) spool.Entry {
+		its := entries[i]
+		it := its[len(its)-1]
+		e := spool.Entry{Seq: it.seq, Create: it.create, Metric: it.metric, Points: it.bpts, Ops: it.ops}
+		if e.Points == nil && len(it.pts) > 0 {
+			raw = raw[:0]
+			for _, it := range its {
+				raw = append(raw, it.pts) // written as they are
+			}
+			e.Raw = raw
+		}
+		return e
+	})
+	if err != nil {
+		r.spoolFailed(err)
+		return false
+	}
+	for _, its := range entries {
+		r.spooled++
+		r.spooledTo = its[len(its)-1].seq
+		for _, it := range its {
+			if it.bpts != nil {
+				r.spooledPts += len(it.bpts)
+			} else {
+				r.spooledPts += len(it.pts)
+			}
+			r.queued -= len(it.pts)
+			r.recycle(it.pts)
+			it.pts = nil
+		}
+	}
+	r.queue = r.queue[n:]
+	return true
+}
+
+// mergeSpill is how many points a spool entry holds at most when
+// spillSomeLocked merges batches.
+const mergeSpill = 1 << 13
+
+// mergeable reports whether the batch it may join the entry of the
+// batches its, whose points are at most limit.
+func mergeable(its []*item, it *item, limit int) bool {
+	if !rawBatch(it) || !rawBatch(its[0]) || its[0].metric != it.metric {
+		return false
+	}
+	n := len(it.pts)
+	for _, b := range its {
+		n += len(b.pts)
+	}
+	return n <= limit
+}
+
+// rawBatch reports whether a queued batch holds only points, in memory's
+// form, and was never sent.
+func rawBatch(it *item) bool {
+	return !it.sent && it.bpts == nil && len(it.pts) > 0 && it.ops == nil && it.create == nil && !it.heartbeat
+}
+
+// openSpoolLocked makes the journal of this handle unless it exists; it
+// reports false, the error waiting for the next Flush or Close, when it
+// cannot. qmu is held.
+func (r *Record) openSpoolLocked() bool {
+	if r.spool != nil {
+		return true
+	}
+	j, err := spool.Create(r.store.spoolRoot, spool.Header{
+		Store: r.store.dsn, Collection: r.coll, ID: r.id, Writer: r.writer,
+		Created: time.Now().UTC(),
+	})
+	if err != nil {
+		r.spoolFailed(err)
+		return false
+	}
+	r.spool, r.spoolOff = j, j.Start()
+	return true
+}
+
+// syncSpoolLocked makes durable what spillIfOver wrote to the spool; it
+// reports false, the error waiting for the next Flush or Close, when the
+// fsync fails. qmu is held.
+func (r *Record) syncSpoolLocked() bool {
+	if r.spool == nil {
+		return true
+	}
+	if err := r.spool.Sync(); err != nil {
+		r.spoolFailed(err)
+		return false
 	}
 	return true
 }
@@ -213,6 +356,12 @@ func (r *Record) spoolError(op string, cause error) error {
 	}
 	r.qmu.Lock()
 	defer r.qmu.Unlock()
+	if r.spool != nil {
+		if err := r.spool.Sync(); err != nil {
+			// Not safe on disk after all: say why, not where.
+			return &Error{Op: op, Collection: r.coll, ID: r.id, err: errors.Join(cause, err)}
+		}
+	}
 	e := &SpoolError{Op: op, Collection: r.coll, ID: r.id, Points: r.spooledPts, Err: cause}
 	if r.spool != nil {
 		e.Path = r.spool.Path()
@@ -249,6 +398,7 @@ func (r *Record) closeSpool() {
 	if r.spooled == 0 {
 		_ = r.spool.Remove()
 	} else {
+		_ = r.spool.Sync() // left for Sync: make it durable (abandon did, unless it failed)
 		_ = r.spool.Close()
 	}
 	r.spool = nil

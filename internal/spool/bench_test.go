@@ -41,3 +41,38 @@ func BenchmarkAppend(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAppendBatch measures AppendBatch of 100 entries of 1000 points
+// (one write per MiB, one fsync), per point, on the test's temporary
+// directory and on a tmpfs (encoding and writes without a device flush;
+// needs root).
+func BenchmarkAppendBatch(b *testing.B) {
+	for _, where := range []string{"TempDir", "tmpfs"} {
+		b.Run(where, func(b *testing.B) {
+			root := b.TempDir()
+			if where == "tmpfs" {
+				root = smallFS(b, "1g")
+			}
+			j, err := spool.Create(root, header())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer j.Close()
+			const entries, points = 100, 1000
+			es := make([]spool.Entry, entries)
+			for i := range es {
+				es[i] = bigEntry(int64(i), points)
+			}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if i%100 == 99 {
+					j.Reset() // stay within the tmpfs
+				}
+				if _, err := j.AppendBatch(entries, func(i int) spool.Entry { return es[i] }); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*entries*points), "ns/pt")
+		})
+	}
+}

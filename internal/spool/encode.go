@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/recordlab/go-record/backend"
 )
@@ -29,13 +31,24 @@ import (
 //	tagMap                      uvarint count, (string key, value) pairs
 //	tagNilList, tagNilMap       nothing: a nil []any or map[string]any
 //
-// A point is 24 bytes: step int64, value bits uint64, Unix milliseconds
-// int64, each little-endian.
+// An entry's points are packed (frame type typePacked, journal version
+// 2): per point, the step as a zig-zag varint of its difference from the
+// step before (from 0 for the first), the value's IEEE 754 bits as 8
+// bytes little-endian, and the Unix milliseconds as a zig-zag varint of
+// their difference from the point before (from 0 for the first), the
+// differences taken with int64 wrap-around, so every int64 is exact. A
+// training loop's points (steps one apart, times a few milliseconds
+// apart) take 10 bytes each. An entry given its points in the raw form
+// (Entry.Raw) is a typeEntry frame, as every entry of a version 1
+// journal is: its points are 24 bytes, step int64, value bits uint64,
+// Unix milliseconds int64, each little-endian, which a writer that keeps
+// points in that form in memory writes with a copy.
 
 // Frame types: the first byte of every payload.
 const (
 	typeHeader byte = 1
-	typeEntry  byte = 2
+	typeEntry  byte = 2 // version 1: points of 24 bytes
+	typePacked byte = 3 // version 2: packed points
 )
 
 // Value tags.
@@ -53,17 +66,23 @@ const (
 	tagNilMap
 )
 
-// magic and version open the header payload.
+// magic and version open the header payload; journals of versions
+// minVersion to version are read.
 const (
-	magic   = "record-spool"
-	version = 1
+	magic      = "record-spool"
+	version    = 2
+	minVersion = 1
 )
 
 // maxNesting bounds recursion on encode and decode, like internal/docjson.
 const maxNesting = 10000
 
-// pointSize is the encoded size of one backend.Point.
-const pointSize = 24
+// pointSize is the size of one point in a typeEntry frame; packedMin the
+// least a packed point takes.
+const (
+	pointSize = 24
+	packedMin = 10
+)
 
 var errShort = errors.New("truncated payload")
 
@@ -123,7 +142,14 @@ func appendValue(buf []byte, v any, depth int) ([]byte, error) {
 
 // appendEntry appends the payload of e.
 func appendEntry(buf []byte, e Entry) ([]byte, error) {
-	buf = append(buf, typeEntry)
+	t := byte(typePacked)
+	if e.Raw != nil {
+		if len(e.Points) > 0 {
+			return nil, fmt.Errorf("spool: %w: an entry with both Points and Raw", backend.ErrInvalid)
+		}
+		t = typeEntry
+	}
+	buf = append(buf, t)
 	buf = binary.AppendVarint(buf, e.Seq)
 	var err error
 	if e.Create == nil {
@@ -132,11 +158,10 @@ func appendEntry(buf []byte, e Entry) ([]byte, error) {
 		return nil, err
 	}
 	buf = appendString(buf, e.Metric)
-	buf = binary.AppendUvarint(buf, uint64(len(e.Points)))
-	for _, p := range e.Points {
-		buf = binary.LittleEndian.AppendUint64(buf, uint64(p.Step))
-		buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(p.Value))
-		buf = binary.LittleEndian.AppendUint64(buf, uint64(p.Time.UnixMilli()))
+	if t == typeEntry {
+		buf = appendRaw(buf, e.Raw)
+	} else {
+		buf = appendPoints(buf, e.Points)
 	}
 	buf = binary.AppendUvarint(buf, uint64(len(e.Ops)))
 	for _, op := range e.Ops {
@@ -153,6 +178,69 @@ func appendEntry(buf []byte, e Entry) ([]byte, error) {
 		}
 	}
 	return buf, nil
+}
+
+// RawPoint is a point in the 24-byte form of a typeEntry frame: step,
+// value and Unix milliseconds, each 8 bytes. A writer that keeps its
+// points in memory in this form (it holds no pointers) spools them with
+// a copy and no encoding (Entry.Raw), where packing them costs about as
+// much as logging them.
+type RawPoint struct {
+	Step  int64
+	Value float64 // kept bit for bit
+	Ms    int64   // Unix milliseconds
+}
+
+// littleEndian reports whether this machine stores a RawPoint as a
+// typeEntry frame does, so that appendRaw can copy its bytes.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// appendRaw appends the count of the points of raw and the points, one
+// slice after the other, as typeEntry points.
+func appendRaw(buf []byte, raw [][]RawPoint) []byte {
+	n := 0
+	for _, pts := range raw {
+		n += len(pts)
+	}
+	buf = binary.AppendUvarint(buf, uint64(n))
+	buf = slices.Grow(buf, n*pointSize)
+	for _, pts := range raw {
+		if littleEndian {
+			if len(pts) > 0 {
+				buf = append(buf, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(pts))), len(pts)*pointSize)...)
+			}
+			continue
+		}
+		for _, p := range pts {
+			buf = binary.LittleEndian.AppendUint64(buf, uint64(p.Step))
+			buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(p.Value))
+			buf = binary.LittleEndian.AppendUint64(buf, uint64(p.Ms))
+		}
+	}
+	return buf
+}
+
+// The layout appendRaw copies: 24 bytes, fields in order.
+var _ [0]struct{} = [unsafe.Sizeof(RawPoint{}) - pointSize]struct{}{}
+var _ [0]struct{} = [unsafe.Offsetof(RawPoint{}.Value) - 8]struct{}{}
+var _ [0]struct{} = [unsafe.Offsetof(RawPoint{}.Ms) - 16]struct{}{}
+
+// appendPoints appends the count of pts and pts, packed.
+func appendPoints(buf []byte, pts []backend.Point) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(pts)))
+	// Room for the longest points, written in place.
+	buf = slices.Grow(buf, len(pts)*(2*binary.MaxVarintLen64+8))
+	n, b := len(buf), buf[:cap(buf)]
+	var step, ms int64
+	for _, p := range pts {
+		t := p.Time.UnixMilli()
+		n += binary.PutVarint(b[n:], p.Step-step)
+		binary.LittleEndian.PutUint64(b[n:], math.Float64bits(p.Value))
+		n += 8
+		n += binary.PutVarint(b[n:], t-ms)
+		step, ms = p.Step, t
+	}
+	return b[:n]
 }
 
 // appendHeader appends the payload of h.
@@ -302,7 +390,8 @@ func (d *decoder) end() error {
 func decodeEntry(p []byte) (Entry, error) {
 	d := decoder{b: p}
 	var e Entry
-	if t := d.byte(); d.err == nil && t != typeEntry {
+	t := d.byte()
+	if d.err == nil && t != typeEntry && t != typePacked {
 		return e, fmt.Errorf("frame type %d, want an entry", t)
 	}
 	e.Seq = d.varint()
@@ -318,7 +407,9 @@ func decodeEntry(p []byte) (Entry, error) {
 		d.fail(errors.New("bad create flag"))
 	}
 	e.Metric = d.string()
-	if n := d.count(pointSize); n > 0 {
+	if t == typePacked {
+		e.Points = d.packedPoints()
+	} else if n := d.count(pointSize); n > 0 {
 		e.Points = make([]backend.Point, n)
 		for i := range e.Points {
 			e.Points[i] = backend.Point{
@@ -345,6 +436,23 @@ func decodeEntry(p []byte) (Entry, error) {
 	return e, d.end()
 }
 
+// packedPoints reads what appendPoints wrote (nil for none).
+func (d *decoder) packedPoints() []backend.Point {
+	n := d.count(packedMin)
+	if n == 0 {
+		return nil
+	}
+	pts := make([]backend.Point, n)
+	var step, ms int64
+	for i := range pts {
+		step += d.varint()
+		v := d.uint64()
+		ms += d.varint()
+		pts[i] = backend.Point{Step: step, Value: math.Float64frombits(v), Time: time.UnixMilli(ms).UTC()}
+	}
+	return pts
+}
+
 // decodeHeader decodes a header payload.
 func decodeHeader(p []byte) (Header, error) {
 	d := decoder{b: p}
@@ -355,8 +463,8 @@ func decodeHeader(p []byte) (Header, error) {
 	if m := d.string(); d.err == nil && m != magic {
 		return h, errors.New("not a spool journal")
 	}
-	if v := d.uvarint(); d.err == nil && v != version {
-		return h, fmt.Errorf("journal version %d, this program reads version %d", v, version)
+	if v := d.uvarint(); d.err == nil && (v < minVersion || v > version) {
+		return h, fmt.Errorf("journal version %d, this program reads versions %d to %d", v, minVersion, version)
 	}
 	h.Store = d.string()
 	h.Collection = d.string()

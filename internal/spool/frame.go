@@ -98,7 +98,7 @@ func validFrameAfter(f *os.File, off, size int64) (bool, error) {
 		if crc32.Checksum(p, castagnoli) != binary.LittleEndian.Uint32(rest[i+4:]) {
 			continue
 		}
-		if p[0] == typeEntry {
+		if p[0] == typeEntry || p[0] == typePacked {
 			if _, err := decodeEntry(p); err == nil {
 				return true, nil
 			}

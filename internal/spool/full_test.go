@@ -62,7 +62,7 @@ func TestDiskFull(t *testing.T) {
 	var acked []spool.Entry
 	var end int64
 	for seq := int64(1); ; seq++ {
-		e := bigEntry(seq, 1000) // 24 KB: the last one is cut short
+		e := bigEntry(seq, 1000) // 10 KB: the last one is cut short
 		var fs syscall.Statfs_t
 		if err := syscall.Statfs(root, &fs); err != nil {
 			t.Fatal(err)
@@ -74,7 +74,7 @@ func TestDiskFull(t *testing.T) {
 			if free := int64(fs.Bavail) * fs.Bsize; free == 0 {
 				t.Fatalf("the disk was full before the Append: the truncate-back path was not exercised")
 			} else {
-				t.Logf("%d bytes were free for a %d-byte frame", free, 24*1000)
+				t.Logf("%d bytes were free for the frame", free)
 			}
 			if !errors.Is(err, backend.ErrFull) {
 				t.Fatalf("Append on a full disk = %v, want ErrFull", err)

@@ -26,6 +26,11 @@
 // most a partial last frame; readers treat it as the end of the journal,
 // and the next Append cuts it off. A damaged frame followed by valid ones
 // is not a crash: Read reports ErrCorrupt rather than skip entries.
+// AppendBatch writes many entries with one fsync, and is acknowledged as
+// Append is. Write writes entries without an fsync, for what nobody was
+// told is safe yet: they survive a crash of the process, not of the
+// machine, until Sync (or the next Append or AppendBatch); a crash of the
+// machine may leave them torn or damaged, and readers stop there.
 // A new journal appears with its header complete (written to a temporary
 // file that is then linked into place).
 //
@@ -95,7 +100,11 @@ type Entry struct {
 	Create map[string]any  // the whole record document, when the record was created offline; nil otherwise
 	Metric string          // series of Points ("" when none)
 	Points []backend.Point // the points of the batch, Time kept to the millisecond in UTC
-	Ops    []backend.Op    // document changes (Set/Append/Unset), values are record's stored values
+	// Raw, instead of Points (an entry with both is ErrInvalid), are the
+	// points of the batch in the journal's own form, in slices written
+	// one after the other with a copy; Read returns them as Points.
+	Raw [][]RawPoint
+	Ops []backend.Op // document changes (Set/Append/Unset), values are record's stored values
 }
 
 // Journal is one writer's open, locked journal. Its methods are safe for
@@ -109,6 +118,7 @@ type Journal struct {
 	start  int64 // offset of the first entry
 	end    int64 // offset after the last valid entry; -1 until known
 	size   int64 // the file's size; -1 when unknown
+	dirty  bool  // Write left frames not yet fsynced
 	buf    []byte
 }
 
@@ -395,8 +405,150 @@ func (j *Journal) Append(e Entry) (end int64, err error) {
 		return 0, err
 	}
 	j.end += int64(len(frame))
-	j.size = j.end
+	j.size, j.dirty = j.end, false // the fsync covered what Write left
 	return j.end, nil
+}
+
+// batchWrite is how many bytes of frames AppendBatch gathers before it
+// writes them; keepBuf is the largest buffer a Journal keeps for the
+// next append.
+const (
+	batchWrite = 1 << 20
+	keepBuf    = 4 << 20
+)
+
+// AppendBatch writes n entries, the i-th made by entry(i), as consecutive
+// frames, with one write per MiB of frames or so and one fsync for all
+// (which also makes durable what Write wrote before), and returns the
+// offset after the last frame. It costs about what one Append costs for
+// the whole batch (Append fsyncs every entry). It is all or nothing, as
+// Append is: when an entry cannot be encoded, or a write or the fsync
+// fails, no frame of the batch is left in the file (the error of a full
+// disk matches errors.Is(err, backend.ErrFull)). entry may reuse the
+// memory of the Entry it returned before: each entry is encoded before
+// the next is asked for. With n = 0 it writes nothing but still fsyncs
+// what Write left.
+func (j *Journal) AppendBatch(n int, entry func(i int) Entry) (end int64, err error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f != nil && j.end < 0 {
+		if err := j.findEnd(); err != nil {
+			return 0, err
+		}
+	}
+	start := j.end
+	if end, err = j.write(n, entry); err != nil {
+		return 0, err
+	}
+	if err := j.sync(); err != nil {
+		if terr := j.truncate(start); terr != nil {
+			err = fmt.Errorf("%w (and cutting the batch off failed: %w; the next Append retries)", err, terr)
+		}
+		j.end = start
+		return 0, err
+	}
+	return end, nil
+}
+
+// Write is AppendBatch without the fsync: the frames can be read at once
+// and outlive the process, but not a crash of the machine until Sync (or
+// Append or AppendBatch) makes them durable; such a crash may lose them
+// or leave them torn or damaged (a reader then stops there, see Read).
+// It is for writes that nobody has been told are safe yet, such as points
+// moved out of memory while the store is slower than the program: they
+// were no safer in memory, and a write to the page cache keeps pace with
+// a training loop where an fsync per batch does not.
+func (j *Journal) Write(n int, entry func(i int) Entry) (end int64, err error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.write(n, entry)
+}
+
+// Sync makes every frame written so far durable (an fsync, only when
+// Write left frames that are not).
+func (j *Journal) Sync() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.sync()
+}
+
+// sync fsyncs the file when Write left it dirty; after a failure the
+// file stays dirty (j.mu is held).
+func (j *Journal) sync() error {
+	if !j.dirty {
+		return nil
+	}
+	if j.f == nil {
+		return fmt.Errorf("spool: sync %s: %w", j.path, os.ErrClosed)
+	}
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("spool: sync %s: %w", j.path, classify(err))
+	}
+	j.dirty = false
+	return nil
+}
+
+// write is Write (j.mu is held).
+func (j *Journal) write(n int, entry func(i int) Entry) (end int64, err error) {
+	if j.f == nil {
+		return 0, fmt.Errorf("spool: append to %s: %w", j.path, os.ErrClosed)
+	}
+	if j.end < 0 {
+		if err := j.findEnd(); err != nil {
+			return 0, err
+		}
+	}
+	if n <= 0 {
+		return j.end, nil
+	}
+	if j.size != j.end {
+		// Cut off a torn tail, or what a failed Append left.
+		if err := j.truncate(j.end); err != nil {
+			return 0, fmt.Errorf("spool: append to %s: %w", j.path, classify(err))
+		}
+	}
+	// fail cuts off what the batch wrote so far.
+	off := j.end
+	fail := func(err error) (int64, error) {
+		if off == j.end {
+			return 0, err
+		}
+		if terr := j.truncate(j.end); terr != nil {
+			err = fmt.Errorf("%w (and cutting the partial frames off failed: %w; the next Append retries)", err, terr)
+		}
+		return 0, err
+	}
+	buf := j.buf[:0]
+	for i := range n {
+		start := len(buf)
+		buf = append(buf, make([]byte, frameHeader)...)
+		next, err := appendEntry(buf, entry(i))
+		if err != nil {
+			return fail(err)
+		}
+		buf = next
+		if err := sealFrame(buf[start:]); err != nil {
+			return fail(fmt.Errorf("spool: append to %s: %w: %w", j.path, backend.ErrTooLarge, err))
+		}
+		if len(buf) < batchWrite && i < n-1 {
+			continue
+		}
+		_, err = j.f.WriteAt(buf, off)
+		j.size = -1
+		off += int64(len(buf)) // a failed write may have left part of it
+		if err != nil {
+			return fail(fmt.Errorf("spool: append to %s: %w", j.path, classify(err)))
+		}
+		if cap(buf) > keepBuf {
+			buf = nil
+		}
+		buf = buf[:0]
+	}
+	if cap(buf) <= keepBuf {
+		j.buf = buf
+	}
+	j.end, j.size, j.dirty = off, off, true
+	return off, nil
 }
 
 // truncate cuts the file to n bytes and syncs it. j.mu is held.
@@ -408,7 +560,7 @@ func (j *Journal) truncate(n int64) error {
 	if err := j.f.Sync(); err != nil {
 		return err
 	}
-	j.size = n
+	j.size, j.dirty = n, false
 	return nil
 }
 
