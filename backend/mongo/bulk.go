@@ -51,6 +51,7 @@ func (b *Backend) scanBuckets(ctx context.Context, coll string, filter bson.D) i
 	return func(yield func(backend.SeriesChunk, error) bool) {
 		cur, err := b.db.Collection(seriesCollection(coll)).Find(ctx, filter,
 			options.Find().
+				SetBatchSize(bucketBatch).
 				SetSort(bson.D{{Key: "record", Value: 1}, {Key: "name", Value: 1}, {Key: "seq", Value: 1}, {Key: "_id", Value: 1}}).
 				SetProjection(bson.D{{Key: "record", Value: 1}, {Key: "name", Value: 1},
 					{Key: "steps", Value: 1}, {Key: "values", Value: 1}, {Key: "times", Value: 1}}))

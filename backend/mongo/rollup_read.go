@@ -81,7 +81,7 @@ func (b *Backend) DownsampleSeries(ctx context.Context, coll, id, name string, q
 		}
 	} else {
 		filter := append(seriesFilter(id, name), overlap(plan.From, plan.To)...)
-		err := each(ctx, c, filter, bson.D{{Key: "sums", Value: 1}}, func(doc bson.Raw) error {
+		err := each(ctx, c, filter, bson.D{{Key: "sums", Value: 1}}, false, func(doc bson.Raw) error {
 			_, data, ok := doc.Lookup("sums").BinaryOK()
 			if !ok {
 				return fmt.Errorf("mongo: bucket %s has lo and hi but no binary sums: %w", doc.Lookup("_id"), backend.ErrInvalid)
@@ -150,7 +150,7 @@ func scanSeries(ctx context.Context, c *mongo.Collection, id, name string, r bac
 	if withSums {
 		projection = append(projection, bson.E{Key: "sums", Value: 1})
 	}
-	err = each(ctx, c, seriesFilter(id, name), projection, func(doc bson.Raw) error {
+	err = each(ctx, c, seriesFilter(id, name), projection, false, func(doc bson.Raw) error {
 		l, okL := doc.Lookup("lo").AsInt64OK()
 		h, okH := doc.Lookup("hi").AsInt64OK()
 		if !okL || !okH {
@@ -183,7 +183,7 @@ func scanSeries(ctx context.Context, c *mongo.Collection, id, name string, r bac
 			ids[i] = page[i].id
 			byID[rawKey(page[i].id)] = &page[i]
 		}
-		err = each(ctx, c, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, bson.D{{Key: "steps", Value: 1}}, func(doc bson.Raw) error {
+		err = each(ctx, c, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, bson.D{{Key: "steps", Value: 1}}, true, func(doc bson.Raw) error {
 			steps, ok := doc.Lookup("steps").ArrayOK()
 			if !ok {
 				return fmt.Errorf("mongo: bucket %s lacks steps: %w", doc.Lookup("_id"), backend.ErrInvalid)
@@ -250,7 +250,7 @@ func foldBuckets(ctx context.Context, c *mongo.Collection, todo []pending, f *ro
 		byID[rawKey(todo[i].id)] = &todo[i]
 	}
 	projection := bson.D{{Key: "steps", Value: 1}, {Key: "values", Value: 1}, {Key: "times", Value: 1}}
-	return each(ctx, c, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, projection, func(doc bson.Raw) error {
+	return each(ctx, c, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, projection, true, func(doc bson.Raw) error {
 		p := byID[rawKey(doc.Lookup("_id"))]
 		if p == nil {
 			return nil
@@ -274,8 +274,14 @@ func foldBuckets(ctx context.Context, c *mongo.Collection, todo []pending, f *ro
 func rawKey(v bson.RawValue) string { return string(rune(v.Type)) + string(v.Value) }
 
 // each calls fn with every document that filter selects in c, projected.
-func each(ctx context.Context, c *mongo.Collection, filter, projection bson.D, fn func(bson.Raw) error) error {
-	cur, err := c.Find(ctx, filter, options.Find().SetProjection(projection))
+// points says that the projection holds the points of the buckets (steps,
+// values, times): then a cursor batch holds bucketBatch of them.
+func each(ctx context.Context, c *mongo.Collection, filter, projection bson.D, points bool, fn func(bson.Raw) error) error {
+	opts := options.Find().SetProjection(projection)
+	if points {
+		opts.SetBatchSize(bucketBatch)
+	}
+	cur, err := c.Find(ctx, filter, opts)
 	if err != nil {
 		return fail(ctx, err)
 	}

@@ -130,6 +130,14 @@ func (b *Backend) series(ctx context.Context, coll string) (*mongo.Collection, e
 // of more points is yielded in several.
 const readBatch = 4096
 
+// bucketBatch is the cursor batch size of every find that reads the
+// points of buckets. Without it the first reply holds 101 documents and
+// each next one up to 16 MiB of them; with buckets of thousands of points
+// FerretDB answered a 3M-point series with a reply over the driver's
+// message limit ("length of read message too large"). 16 buckets of at
+// most a few hundred KB keep every reply small and memory O(batch).
+const bucketBatch = 16
+
 // ReadSeries yields the points of a metric in append order, one batch per
 // bucket document (several for a bucket over readBatch points), read from
 // the cursor as the caller asks for them.
@@ -149,6 +157,7 @@ func (b *Backend) readBuckets(ctx context.Context, coll string, filter bson.D, r
 	return func(yield func([]backend.Point, error) bool) {
 		cur, err := b.db.Collection(seriesCollection(coll)).Find(ctx, filter,
 			options.Find().
+				SetBatchSize(bucketBatch).
 				SetSort(bson.D{{Key: "seq", Value: 1}, {Key: "_id", Value: 1}}).
 				SetProjection(bson.D{{Key: "steps", Value: 1}, {Key: "values", Value: 1}, {Key: "times", Value: 1}}))
 		if err != nil {
