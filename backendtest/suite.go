@@ -78,6 +78,7 @@ func RunConformanceTests(t *testing.T, h Harness) {
 	t.Run("Size", s.testSize)
 	t.Run("Batch", s.testBatch)
 	t.Run("Writers", s.testWriters)
+	t.Run("MultiBatch", s.testMultiBatch)
 	t.Run("Crash", s.testCrash)
 	t.Run("Crashed", s.testCrashed)
 	t.Run("Group", s.testGroup)

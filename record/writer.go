@@ -5,7 +5,9 @@ import (
 	crand "crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/recordlab/go-record/backend"
@@ -21,7 +23,11 @@ import (
 // Backend.ApplyBatch (see backend.BatchStore): the points, the metric's
 // summary folded from what is stored, the writer's mark
 // batches.<writer> = seq, the count batches.n and the heartbeat, in one
-// atomic step that a retry of an already applied batch leaves alone. So a
+// atomic step that a retry of an already applied batch leaves alone. With
+// a backend.MultiBatchStore, the point batches at the head of the queue
+// (every metric of a cut) go as one backend.MultiBatch: one transaction
+// and one write of the document for all of them, the mark set to the last
+// one's sequence (see headGroupLocked for how a retry keeps groups). So a
 // batch whose acknowledgement was lost (a timeout on a hung server, a
 // reset connection) is sent again without being stored twice, and every
 // writer of one record folds into one summary.
@@ -79,7 +85,11 @@ type item struct {
 	// sent marks a batch that was given to the store at least once: it
 	// may be applied, so it is never merged with others in the spool.
 	sent bool
-	ops  []backend.Op
+	// group is the seq of the last batch of the group this batch was
+	// first sent in (see headGroupLocked); 0 when it was sent alone, or
+	// never.
+	group int64
+	ops   []backend.Op
 	// create is the whole document of a record created offline (seq 0).
 	create map[string]any
 	// heartbeat marks an idle heartbeat: it is never retried or spooled.
@@ -235,17 +245,21 @@ func (r *Record) wakeLocked() {
 func (r *Record) ship() error {
 	for {
 		r.spillIfOver()
-		it, src, err := r.head()
-		if err != nil || it == nil {
+		its, src, err := r.head()
+		if err != nil || len(its) == 0 {
 			return err
 		}
 		ctx, cancel := context.WithTimeout(r.wctx, r.cfg.writeTimeout)
-		err = r.apply(ctx, it)
+		if len(its) == 1 {
+			err = r.apply(ctx, its[0])
+		} else {
+			err = r.applyGroup(ctx, its)
+		}
 		cancel()
 		if err != nil && transient(err) {
 			return err
 		}
-		r.pop(it, src, err)
+		r.pop(its, src, err)
 	}
 }
 
@@ -316,6 +330,80 @@ func (r *Record) apply(ctx context.Context, it *item) error {
 	return err
 }
 
+// applyGroup writes several point batches, consecutive in sequence, as
+// one backend.MultiBatch.
+func (r *Record) applyGroup(ctx context.Context, its []*item) error {
+	b := backend.MultiBatch{
+		Writer: r.writer,
+		Parts:  make([]backend.Part, len(its)),
+		Reads:  [][]string{{batchesKey}, {"status"}},
+		Guard:  []string{batchesKey, "n"},
+		Update: r.groupUpdater(its),
+	}
+	seen := make(map[string]bool, len(its))
+	for i, it := range its {
+		b.Parts[i] = backend.Part{Seq: it.seq, Metric: it.metric, Points: it.bpts}
+		if !seen[it.metric] {
+			seen[it.metric] = true
+			b.Reads = append(b.Reads, []string{"metrics", it.metric})
+		}
+	}
+	op := "append series " + strconv.Quote(its[0].metric) + " and " + strconv.Itoa(len(its)-1) + " more batches of"
+	err := r.store.do(ctx, op, r.coll, r.id, func() error {
+		return r.store.b.(backend.MultiBatchStore).ApplyBatches(ctx, r.coll, r.id, b)
+	})
+	if err == nil {
+		r.lastWrite = time.Now()
+	}
+	return err
+}
+
+// errGroupOverlap is the refusal of a group of batches of which the
+// store holds some but not all: a group is applied whole, so this cannot
+// happen unless the writer regrouped batches after an unknown outcome.
+var errGroupOverlap = errors.New("the store holds some batches of this group but not all (the writer regrouped batches after an unknown outcome)")
+
+// groupUpdater returns the Update of a group of batches: nothing if the
+// writer's mark says all were applied, an error if it says some were,
+// ErrSealed if the record is no longer running, else each metric's
+// summary with its points folded in, the mark of the last batch, the
+// count of batches and the heartbeat.
+func (r *Record) groupUpdater(its []*item) func(doc map[string]any) ([]backend.Op, bool, error) {
+	first, last := its[0].seq, its[len(its)-1].seq
+	return func(doc map[string]any) ([]backend.Op, bool, error) {
+		marks, _ := doc[batchesKey].(map[string]any)
+		switch mark := asInt(marks[r.writer]); {
+		case mark >= last:
+			return nil, false, nil
+		case mark >= first:
+			return nil, false, &Error{Op: "write", Collection: r.coll, ID: r.id,
+				err: fmt.Errorf("batches %d to %d, mark %d: %w: %w", first, last, mark, ErrInvalid, errGroupOverlap)}
+		}
+		if st, _ := doc["status"].(string); st != StatusRunning && st != "" {
+			return nil, false, &Error{Op: "write", Collection: r.coll, ID: r.id, err: ErrSealed}
+		}
+		sums := make(map[string]*summary, len(its))
+		var order []string
+		for _, it := range its {
+			s := sums[it.metric]
+			if s == nil {
+				old, _ := backend.Lookup(doc, []string{"metrics", it.metric})
+				m, _ := old.(map[string]any)
+				s = summaryFromDoc(m)
+				sums[it.metric] = s
+				order = append(order, it.metric)
+			}
+			s.add(it.bpts)
+		}
+		ops := make([]backend.Op, 0, len(order)+4)
+		for _, name := range order {
+			ops = append(ops, sums[name].op(name))
+		}
+		ops = append(ops, backend.Op{Kind: backend.Set, Path: []string{batchesKey, r.writer}, Value: last})
+		return append(ops, r.cfg.alive(asInt(marks["n"])+int64(len(its)))...), true, nil
+	}
+}
+
 // updater returns the Update of a batch: nothing if the writer's mark says
 // it was applied, ErrSealed if the record is no longer running, else the
 // metric's summary with the points folded in, the batch's own ops, the
@@ -370,47 +458,109 @@ func (s *Store) applyBatch(ctx context.Context, coll, id string, b backend.Batch
 	return s.b.Merge(ctx, coll, id, append(fallbackAppend(b.Metric, b.Points), ops...))
 }
 
-// head returns the next batch to ship: the oldest spooled one, else the
-// oldest in memory; nil when there is none or the handle was abandoned.
-func (r *Record) head() (*item, int64, error) {
+// head returns the next batches to ship: the oldest spooled one, else
+// the oldest in memory, together with the batches after it that share
+// its atomic write (see headGroupLocked); none when there is none or the
+// handle was abandoned.
+func (r *Record) head() ([]*item, int64, error) {
 	r.qmu.Lock()
 	defer r.qmu.Unlock()
 	if r.abandoned {
 		return nil, 0, nil
 	}
 	if r.spooled > 0 {
-		return r.spoolHeadLocked()
+		it, src, err := r.spoolHeadLocked()
+		if it == nil {
+			return nil, src, err
+		}
+		return []*item{it}, src, err
 	}
 	if len(r.queue) == 0 {
 		return nil, 0, nil
 	}
-	it := r.queue[0]
-	if it.bpts == nil && len(it.pts) > 0 {
-		it.bpts = appendBackend(make([]backend.Point, 0, len(it.pts)), it.pts)
+	its := r.headGroupLocked()
+	for _, it := range its {
+		if it.bpts == nil && len(it.pts) > 0 {
+			it.bpts = appendBackend(make([]backend.Point, 0, len(it.pts)), it.pts)
+		}
+		it.sent = true
 	}
-	it.sent = true
-	return it, -1, nil
+	return its, -1, nil
 }
 
-// pop removes a shipped batch (src -1: from memory; else the spool offset
-// after it) and records a refusal that no retry changes.
-func (r *Record) pop(it *item, src int64, failed error) {
+// Bounds of one group of batches written as one (backend.MultiBatch).
+const (
+	maxGroupParts  = 256
+	maxGroupPoints = 1 << 16
+)
+
+// headGroupLocked returns the batches at the head of the queue that go
+// to the store as one atomic write: with a backend.MultiBatchStore, the
+// consecutive point batches that were never sent (those of one cut and
+// any after it), or the rest of a group sent before whose outcome is
+// unknown, so that a retry resends the same group (or, after a spill took
+// its first batches to the spool, what is left of it). A group is applied
+// whole or not at all, so the writer's mark is below its first batch or
+// at least its last: resending any part of it, together or one by one,
+// is recognised. A batch sent alone stays alone. qmu is held.
+func (r *Record) headGroupLocked() []*item {
+	first := r.queue[0]
+	if _, ok := r.store.b.(backend.MultiBatchStore); !ok || !groupable(first) || (first.sent && first.group == 0) {
+		return r.queue[:1:1]
+	}
+	n, pts := 1, len(first.pts)+len(first.bpts)
+	for ; n < len(r.queue) && n < maxGroupParts; n++ {
+		it := r.queue[n]
+		if !groupable(it) {
+			break
+		}
+		if first.sent {
+			if it.group != first.group {
+				break
+			}
+		} else if it.sent || pts+len(it.pts) > max(maxGroupPoints, r.cfg.batchSize) {
+			break
+		}
+		pts += len(it.pts)
+	}
+	its := r.queue[:n:n]
+	if n > 1 && !first.sent {
+		for _, it := range its {
+			it.group = its[n-1].seq
+		}
+	}
+	return its
+}
+
+// groupable reports whether a queued batch may share an atomic write with
+// others: the points of one metric, nothing else.
+func groupable(it *item) bool {
+	return it.metric != "" && len(it.pts)+len(it.bpts) > 0 && it.ops == nil && it.create == nil && !it.heartbeat
+}
+
+// pop removes shipped batches (src -1: from memory; else the spool offset
+// after the one spooled batch) and records a refusal that no retry
+// changes. A batch that a spill moved to the spool meanwhile stays there:
+// it is sent again and recognised by the writer's mark.
+func (r *Record) pop(its []*item, src int64, failed error) {
 	r.qmu.Lock()
 	defer r.qmu.Unlock()
 	if failed != nil && r.flushErr == nil {
 		r.flushErr = failed
 	}
-	if src >= 0 {
-		r.spoolPopLocked(it, src)
-	} else if len(r.queue) > 0 && r.queue[0] == it {
-		r.queue[0] = nil
-		r.queue = r.queue[1:]
-		r.queued -= len(it.pts)
-		r.recycle(it.pts)
-		it.pts = nil
-	}
-	if it.seq > r.acked {
-		r.acked = it.seq
+	for _, it := range its {
+		if src >= 0 {
+			r.spoolPopLocked(it, src)
+		} else if len(r.queue) > 0 && r.queue[0] == it {
+			r.queue[0] = nil
+			r.queue = r.queue[1:]
+			r.queued -= len(it.pts)
+			r.recycle(it.pts)
+			it.pts = nil
+		}
+		if it.seq > r.acked {
+			r.acked = it.seq
+		}
 	}
 	r.wakeLocked()
 }

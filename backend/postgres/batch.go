@@ -21,16 +21,49 @@ var _ backend.BatchStore = (*Backend)(nil)
 // each other; then, if bt.Update says apply, the rows of bt.Points (as
 // AppendSeries writes them), the ops (as Merge applies them) and COMMIT.
 // Any error on the way rolls everything back: a conflicting op stores no
-// point either.
+// point either. When this Backend wrote the record last and knows the
+// values at bt.Reads and bt.Guard that it left, it first tries one
+// statement instead (see pgbatch_cas.go): the points and the ops, applied
+// only if those values are still stored.
 func (b *Backend) ApplyBatch(ctx context.Context, coll, id string, bt backend.Batch) error {
+	var parts []backend.Part
+	if len(bt.Points) > 0 {
+		parts = []backend.Part{{Seq: bt.Seq, Metric: bt.Metric, Points: bt.Points}}
+	}
+	return b.applyParts(ctx, coll, id, parts, bt.Reads, bt.Guard, bt.Update)
+}
+
+// applyParts is ApplyBatch and ApplyBatches: the points of parts and the
+// ops of update in one transaction.
+func (b *Backend) applyParts(ctx context.Context, coll, id string, parts []backend.Part, reads0 [][]string, guard []string,
+	update func(map[string]any) ([]backend.Op, bool, error)) error {
 	var reads [][]string
-	if len(bt.Reads) > 0 || len(bt.Guard) > 0 {
-		reads = append(reads, bt.Reads...)
-		if len(bt.Guard) > 0 {
-			reads = append(reads, bt.Guard)
+	if len(reads0) > 0 || len(guard) > 0 {
+		reads = append(reads, reads0...)
+		if len(guard) > 0 {
+			reads = append(reads, guard)
 		}
 	}
 	fields := projection(reads)
+	if fields != nil {
+		if guess := b.guess(coll, id); guess != nil {
+			applied, err := b.applyGuessed(ctx, coll, id, parts, fields, guess, update)
+			var dial *pgconn.ConnectError
+			switch {
+			case err != nil && ctx.Err() == nil && connLost(err) && !errors.As(err, &dial):
+				// A pooled connection that broke since its last use: the
+				// statement may or may not have run, which the locking
+				// path below tells by calling Update on the stored
+				// document, as the caller's own retry would.
+				b.remember(coll, id, nil, nil)
+			case err != nil:
+				b.remember(coll, id, nil, nil)
+				return err
+			case applied:
+				return nil
+			}
+		}
+	}
 	conn, doc, err := b.lockDoc(ctx, coll, id, fields)
 	var dial *pgconn.ConnectError
 	if err != nil && ctx.Err() == nil && connLost(err) && !errors.As(err, &dial) {
@@ -44,29 +77,56 @@ func (b *Backend) ApplyBatch(ctx context.Context, coll, id string, bt backend.Ba
 	// A connection released inside a transaction (an error on the way) is
 	// closed by the pool, and the server rolls the transaction back.
 	defer conn.Release()
-	ops, apply, err := bt.Update(doc)
+	ops, apply, err := update(doc)
+	if err != nil {
+		doc = nil
+	}
 	if err != nil || !apply {
 		rollback(ctx, conn)
+		if fields != nil {
+			b.remember(coll, id, doc, nil) // forgets it after an error
+		}
 		return err
 	}
 	var write pgx.Batch
-	b.queueChunks(&write, coll, id, bt.Metric, bt.Points)
+	b.queueParts(&write, coll, id, parts)
 	if len(ops) > 0 {
-		data, err := encodeOps(ops)
+		sql, args, err := b.updateDoc(coll, id, doc, fields, ops)
 		if err != nil {
 			rollback(ctx, conn)
-			return fmt.Errorf("postgres: %w: %w", backend.ErrInvalid, err)
+			return err
 		}
-		write.Queue(b.sqlMerge, coll, id, data)
+		write.Queue(sql, args...)
 	}
 	write.Queue("commit")
 	// The statements run in order; after an error the server skips the
 	// rest, COMMIT included, so nothing of the batch is stored.
 	if err := conn.SendBatch(ctx, &write).Close(); err != nil {
 		rollback(ctx, conn)
+		b.remember(coll, id, nil, nil)
 		return classifyCtx(ctx, err)
 	}
+	if fields != nil {
+		b.remember(coll, id, doc, ops)
+	}
 	return nil
+}
+
+// updateDoc returns the UPDATE that applies ops to the document of
+// (coll, id), with its arguments: a fast merge where proj, the values at
+// fields that the ops were computed from, allows (fields nil: unknown),
+// else the merge function.
+func (b *Backend) updateDoc(coll, id string, proj map[string]any, fields [][]string, ops []backend.Op) (string, []any, error) {
+	if fields != nil {
+		if expr, args, ok := fastMerge(proj, fields, ops, []any{coll, id}); ok {
+			return `update ` + b.records + ` set doc = ` + expr + `, updated_at = now() where collection = $1 and id = $2`, args, nil
+		}
+	}
+	data, err := encodeOps(ops)
+	if err != nil {
+		return "", nil, fmt.Errorf("postgres: %w: %w", backend.ErrInvalid, err)
+	}
+	return b.sqlMerge, []any{coll, id, data}, nil
 }
 
 // lockDoc acquires a connection, begins a transaction on it and reads

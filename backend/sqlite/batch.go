@@ -8,6 +8,8 @@ import (
 	"github.com/recordlab/go-record/backend"
 )
 
+var _ backend.MultiBatchStore = (*Backend)(nil)
+
 // ApplyBatch implements backend.BatchStore in one BEGIN IMMEDIATE
 // transaction: it reads the document under the database's write lock,
 // calls bt.Update and, if it says apply, applies the ops as Merge does and
@@ -17,13 +19,26 @@ import (
 // returned unchanged and nothing is written; ErrNotFound if the record is
 // absent.
 func (b *Backend) ApplyBatch(ctx context.Context, coll, id string, bt backend.Batch) error {
+	return b.applyParts(ctx, coll, id, []backend.Part{{Seq: bt.Seq, Metric: bt.Metric, Points: bt.Points}}, bt.Update)
+}
+
+// ApplyBatches implements backend.MultiBatchStore as ApplyBatch does, in
+// one BEGIN IMMEDIATE transaction for every part: one read and one write
+// of the document, then the points of each part.
+func (b *Backend) ApplyBatches(ctx context.Context, coll, id string, bt backend.MultiBatch) error {
+	return b.applyParts(ctx, coll, id, bt.Parts, bt.Update)
+}
+
+// applyParts is ApplyBatch and ApplyBatches.
+func (b *Backend) applyParts(ctx context.Context, coll, id string, parts []backend.Part,
+	update func(map[string]any) ([]backend.Op, bool, error)) error {
 	var updateErr error
 	err := b.write(ctx, func(tx *sql.Tx) error {
 		doc, err := b.getTx(ctx, tx, coll, id)
 		if err != nil {
 			return err
 		}
-		ops, apply, err := bt.Update(doc)
+		ops, apply, err := update(doc)
 		if err != nil {
 			updateErr = err
 			return errUpdate
@@ -34,7 +49,12 @@ func (b *Backend) ApplyBatch(ctx context.Context, coll, id string, bt backend.Ba
 		if err := b.putTx(ctx, tx, coll, id, doc, ops); err != nil {
 			return err
 		}
-		return b.appendTx(ctx, tx, coll, id, bt.Metric, bt.Points)
+		for _, p := range parts {
+			if err := b.appendTx(ctx, tx, coll, id, p.Metric, p.Points); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	switch {
 	case errors.Is(err, errUpdate):
