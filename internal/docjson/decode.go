@@ -241,69 +241,56 @@ func (d *decoder) string() (string, error) {
 			break
 		}
 		e := d.data[d.pos]
-		d.pos++
-		switch e {
-		case '"', '\\', '/':
-			buf = append(buf, e)
-		case 'b':
-			buf = append(buf, '\b')
-		case 'f':
-			buf = append(buf, '\f')
-		case 'n':
-			buf = append(buf, '\n')
-		case 'r':
-			buf = append(buf, '\r')
-		case 't':
-			buf = append(buf, '\t')
-		case 'u':
-			r, ok := d.hex4()
-			if !ok {
+		var ok bool
+		if buf, d.pos, ok = appendEscape(buf, d.data, d.pos); !ok {
+			if e == 'u' {
 				return "", d.errorf("bad \\u escape")
 			}
-			if utf16.IsSurrogate(r) {
-				r2 := rune(-1)
-				if d.pos+1 < len(d.data) && d.data[d.pos] == '\\' && d.data[d.pos+1] == 'u' {
-					save := d.pos
-					d.pos += 2
-					var ok2 bool
-					if r2, ok2 = d.hex4(); !ok2 {
-						return "", d.errorf("bad \\u escape")
-					}
-					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-						buf = utf8.AppendRune(buf, dec)
-						continue
-					}
-					d.pos = save
-				}
-				buf = utf8.AppendRune(buf, utf8.RuneError)
-				continue
-			}
-			buf = utf8.AppendRune(buf, r)
-		default:
 			return "", d.errorf("bad escape \\%c", e)
 		}
 	}
 	return "", d.errorf("unterminated string")
 }
 
-func (d *decoder) hex4() (rune, bool) {
-	if len(d.data)-d.pos < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range d.data[d.pos : d.pos+4] {
-		r <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
-		case c >= 'a' && c <= 'f':
-			r |= rune(c - 'a' + 10)
-		case c >= 'A' && c <= 'F':
-			r |= rune(c - 'A' + 10)
-		default:
-			return 0, false
+// appendEscape decodes the JSON escape whose letter is data[i] (after a
+// backslash), appending it to buf, and returns where the escape ends; a
+// \u escape of a surrogate pair decodes to its rune, a lone surrogate to
+// U+FFFD. false for an escape JSON does not have.
+func appendEscape(buf, data []byte, i int) ([]byte, int, bool) {
+	e := data[i]
+	i++
+	switch e {
+	case '"', '\\', '/':
+		return append(buf, e), i, true
+	case 'b':
+		return append(buf, '\b'), i, true
+	case 'f':
+		return append(buf, '\f'), i, true
+	case 'n':
+		return append(buf, '\n'), i, true
+	case 'r':
+		return append(buf, '\r'), i, true
+	case 't':
+		return append(buf, '\t'), i, true
+	case 'u':
+		r, ok := hex(data, i, 4)
+		if !ok {
+			return buf, i, false
 		}
+		i += 4
+		if !utf16.IsSurrogate(r) {
+			return utf8.AppendRune(buf, r), i, true
+		}
+		if i+1 < len(data) && data[i] == '\\' && data[i+1] == 'u' {
+			r2, ok := hex(data, i+2, 4)
+			if !ok {
+				return buf, i, false
+			}
+			if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+				return utf8.AppendRune(buf, dec), i + 6, true
+			}
+		}
+		return utf8.AppendRune(buf, utf8.RuneError), i, true
 	}
-	d.pos += 4
-	return r, true
+	return buf, i, false
 }

@@ -6,7 +6,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -263,45 +262,21 @@ func jsonbString(typ byte, payload []byte) (string, error) {
 		if i+1 >= len(payload) {
 			return "", fmt.Errorf("docjson: JSONB: string ends in a backslash")
 		}
+		// appendEscape decodes the escapes of JSON; past a JSON5 one, i
+		// is just after the escape's letter e.
 		e := payload[i+1]
-		i += 2
-		switch e {
-		case '"', '\\', '/':
-			buf = append(buf, e)
-		case 'b':
-			buf = append(buf, '\b')
-		case 'f':
-			buf = append(buf, '\f')
-		case 'n':
-			buf = append(buf, '\n')
-		case 'r':
-			buf = append(buf, '\r')
-		case 't':
-			buf = append(buf, '\t')
-		case 'u':
-			r, ok := hex(payload, i, 4)
-			if !ok {
-				return "", fmt.Errorf("docjson: JSONB: bad \\u escape")
-			}
-			i += 4
-			if utf16.IsSurrogate(r) {
-				if r2, ok := hex(payload, i+2, 4); ok && payload[i] == '\\' && payload[i+1] == 'u' {
-					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-						buf = utf8.AppendRune(buf, dec)
-						i += 6
-						continue
-					}
-				}
-				r = utf8.RuneError
-			}
-			buf = utf8.AppendRune(buf, r)
-		default:
-			n, ok := json5Escape(typ, payload, i, e, &buf)
-			if !ok {
-				return "", fmt.Errorf("docjson: JSONB: bad escape \\%c", e)
-			}
-			i += n
+		var ok bool
+		if buf, i, ok = appendEscape(buf, payload, i+1); ok {
+			continue
 		}
+		if e == 'u' {
+			return "", fmt.Errorf("docjson: JSONB: bad \\u escape")
+		}
+		n, ok := json5Escape(typ, payload, i, e, &buf)
+		if !ok {
+			return "", fmt.Errorf("docjson: JSONB: bad escape \\%c", e)
+		}
+		i += n
 	}
 	if !utf8.Valid(buf) {
 		return string([]rune(string(buf))), nil
