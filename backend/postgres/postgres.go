@@ -106,6 +106,16 @@ func open(ctx context.Context, dsn string) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w: %w", backend.ErrInvalid, err)
 	}
+	after := cfg.AfterConnect
+	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+		if err := registerArrays(ctx, conn); err != nil {
+			return err
+		}
+		if after != nil {
+			return after(ctx, conn)
+		}
+		return nil
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)

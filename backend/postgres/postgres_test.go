@@ -247,18 +247,56 @@ func TestDeleteDropRemoveSeries(t *testing.T) {
 	}
 }
 
+// TestSeriesExactBits stores hostile values, steps and times and reads
+// them back bit for bit, in every query mode of pgx (the point arrays are
+// encoded by a codec of the adapter's own in the binary format, and by
+// pgx's in the text format of the simple protocol).
 func TestSeriesExactBits(t *testing.T) {
-	b := open(t)
+	for _, mode := range []string{"", "cache_describe", "describe_exec", "exec", "simple_protocol"} {
+		t.Run("mode="+mode, func(t *testing.T) {
+			dsn := newDSN(t)
+			if mode != "" {
+				dsn = withOptions(dsn, "default_query_exec_mode="+mode)
+			}
+			b, err := postgres.Open(t.Context(), dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { b.Close() })
+			testSeriesExactBits(t, b, mode == "exec" || mode == "simple_protocol")
+		})
+	}
+}
+
+// testSeriesExactBits: where text carries the arrays (text is true), a
+// NaN keeps no payload.
+func testSeriesExactBits(t *testing.T, b *postgres.Backend, text bool) {
 	ctx := t.Context()
 	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	special := []float64{math.NaN(), math.Float64frombits(0x7ff8dead00000001), math.Inf(1), math.Inf(-1),
-		math.Copysign(0, -1), 0, 5e-324, math.MaxFloat64, 0.1 + 0.2, -1.5}
+		math.Copysign(0, -1), 0, 5e-324, math.MaxFloat64, -math.MaxFloat64, 0.1 + 0.2, -1.5}
+	times := []time.Time{time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1969, 12, 31, 23, 59, 59, 999_000_000, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999_000_000, time.UTC)}
 	var want []backend.Point
 	for i := range 2500 {
-		want = append(want, backend.Point{Step: int64(i), Value: special[i%len(special)], Time: t0.Add(time.Duration(i) * time.Millisecond)})
+		p := backend.Point{Step: int64(i), Value: special[i%len(special)], Time: t0.Add(time.Duration(i) * time.Millisecond)}
+		if i%100 < len(times) {
+			p.Time = times[i%100]
+		}
+		want = append(want, p)
+	}
+	want[0].Step, want[2499].Step = math.MinInt64, math.MaxInt64
+	stored := want
+	if text {
+		stored = append([]backend.Point(nil), want...)
+		for i, p := range want {
+			if math.IsNaN(p.Value) {
+				want[i].Value = math.NaN()
+			}
+		}
 	}
 	// A batch larger than one chunk, then small ones, then an empty one.
-	for _, batch := range [][]backend.Point{want[:2100], want[2100:2101], want[2101:], nil} {
+	for _, batch := range [][]backend.Point{stored[:2100], stored[2100:2101], stored[2101:], nil} {
 		if err := b.AppendSeries(ctx, "c", "1", "loss", batch); err != nil {
 			t.Fatal(err)
 		}

@@ -58,15 +58,11 @@ func (b *Backend) queueChunks(batch *pgx.Batch, coll, id, name string, pts []bac
 // empty): its arrays, its smallest and greatest step, and the encoded
 // block summaries of its points.
 func chunkArgs(coll, id, name string, pts []backend.Point) []any {
-	steps := make([]int64, len(pts))
-	vals := make([]float64, len(pts))
-	times := make([]time.Time, len(pts))
 	lo, hi := pts[0].Step, pts[0].Step
-	for i, p := range pts {
-		steps[i], vals[i], times[i] = p.Step, p.Value, p.Time
+	for _, p := range pts {
 		lo, hi = min(lo, p.Step), max(hi, p.Step)
 	}
-	return []any{coll, id, name, steps, vals, times, lo, hi, rollup.Encode(rollup.Blocks(pts))}
+	return []any{coll, id, name, pointSteps(pts), pointValues(pts), pointTimes(pts), lo, hi, rollup.Encode(rollup.Blocks(pts))}
 }
 
 // ReadSeries yields the points of one metric in append order, in batches
