@@ -269,24 +269,33 @@ func BenchmarkLogPathLatency(b *testing.B) {
 	}
 }
 
-// gcPauseMax returns the upper bound of the longest GC pause so far
-// ("/gc/pauses:seconds", a histogram of every stop-the-world pause of the
-// collector).
-func gcPauseMax() time.Duration {
-	s := []metrics.Sample{{Name: "/gc/pauses:seconds"}}
+// gcPauses returns the histogram of every GC-related stop-the-world pause
+// so far, from the moment the runtime starts to stop the world to the
+// moment it resumes ("/sched/pauses/total/gc:seconds"), or nil.
+func gcPauses() *metrics.Float64Histogram {
+	s := []metrics.Sample{{Name: "/sched/pauses/total/gc:seconds"}}
 	metrics.Read(s)
 	if s[0].Value.Kind() != metrics.KindFloat64Histogram {
+		return nil
+	}
+	return s[0].Value.Float64Histogram()
+}
+
+// gcPauseMax returns the upper bound of the bucket of the longest pause
+// counted in now and not in before (histograms of gcPauses), 0 when none.
+func gcPauseMax(before, now *metrics.Float64Histogram) time.Duration {
+	if now == nil {
 		return 0
 	}
-	h := s[0].Value.Float64Histogram()
-	for i := len(h.Counts) - 1; i >= 0; i-- {
-		if h.Counts[i] > 0 {
-			hi := h.Buckets[i+1]
-			if math.IsInf(hi, 1) {
-				hi = h.Buckets[i]
-			}
-			return time.Duration(hi * float64(time.Second))
+	for i := len(now.Counts) - 1; i >= 0; i-- {
+		if before != nil && i < len(before.Counts) && now.Counts[i] <= before.Counts[i] || now.Counts[i] == 0 {
+			continue
 		}
+		hi := now.Buckets[i+1]
+		if math.IsInf(hi, 1) {
+			hi = now.Buckets[i]
+		}
+		return time.Duration(hi * float64(time.Second))
 	}
 	return 0
 }
@@ -333,7 +342,7 @@ func logpathRun(b *testing.B, kind string, nm, steps int) {
 	rssOK := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
 	// The pauses of this run only: the histogram is cumulative, so
 	// compare with what it held before.
-	pause0 := gcPauseMax()
+	pauses0 := gcPauses()
 	b.StartTimer()
 	start := time.Now()
 	for i := range steps {
@@ -352,16 +361,12 @@ func logpathRun(b *testing.B, kind string, nm, steps int) {
 	el := time.Since(start)
 	b.StopTimer()
 	peak, peakOK := peakRSS()
-	pause := gcPauseMax()
+	pause := gcPauseMax(pauses0, gcPauses())
 	pts := float64(steps * nm)
 	if rssOK && peakOK {
 		b.ReportMetric(peak, "peak-RSS-MB")
 	}
-	if pause > pause0 {
-		b.ReportMetric(float64(pause.Microseconds()), "gc-max-us")
-	} else {
-		b.ReportMetric(0, "gc-max-us") // no pause longer than before the run
-	}
+	b.ReportMetric(float64(pause.Microseconds()), "gc-max-us")
 	b.ReportMetric(float64(loop.Nanoseconds())/float64(steps), "loop-ns/log")
 	b.ReportMetric(time.Since(closeStart).Seconds(), "close-s")
 	b.ReportMetric(float64(spooled)/(1<<20), "spool-MB")

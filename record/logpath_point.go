@@ -1,11 +1,13 @@
 package record
 
 import (
+	"sync"
 	"time"
 	"unsafe"
 
 	"github.com/recordlab/go-record/backend"
 	"github.com/recordlab/go-record/internal/spool"
+	"github.com/recordlab/go-record/internal/tick"
 )
 
 // point is one logged point while it waits in memory: step, value and
@@ -56,29 +58,95 @@ func appendBackend(dst []backend.Point, pts []point) []backend.Point {
 }
 
 // logClock reads the wall clock in milliseconds for Log with one read of
-// the monotonic clock (time.Now reads two clocks): the wall time at base
-// plus the monotonic time since. The writer takes a new base every
-// second (rebaseClock), so a step of the wall clock shows within a
-// second, as it would with time.Now.
+// a cheap clock (time.Now reads two clocks, each 30-40 ns here): the wall
+// time at base plus the time since, from the processor's time-stamp
+// counter where it is invariant and calibrated (internal/tick; 12 ns),
+// else from the monotonic clock. The writer takes a new base every second
+// (rebaseClock), so a step of the wall clock shows within a second, as it
+// would with time.Now, and each base measures the counter's rate again.
 type logClock struct {
 	base   time.Time // carries its monotonic reading
 	baseNs int64     // base as nanoseconds since the Unix epoch
+	tick0  int64     // the counter at base
+	cal    tick.Calibration
 }
 
-func newLogClock() *logClock {
-	t := time.Now()
-	return &logClock{base: t, baseNs: t.UnixNano()}
+// tickClock is the calibration of the counter that the clocks of every
+// record share: measured by each rebase over the second since the last,
+// and given up for the process (broken) when the counter does not run at
+// one steady rate.
+var tickClock struct {
+	sync.Mutex
+	cal    tick.Calibration
+	broken bool
+}
+
+// newLogClock returns a clock based now; prev, when not nil, is the
+// clock it replaces, whose base calibrates the counter.
+func newLogClock(prev *logClock) *logClock {
+	if !tick.Available() {
+		t := time.Now()
+		return &logClock{base: t, baseNs: t.UnixNano()}
+	}
+	t, k, exact := clockPair()
+	c := &logClock{base: t, baseNs: t.UnixNano(), tick0: k}
+	tickClock.Lock()
+	defer tickClock.Unlock()
+	if prev != nil && exact && prev.exact() && !tickClock.broken {
+		if span := t.Sub(prev.base); span >= tick.MinSpan {
+			cal, ok := tick.Calibrate(tickClock.cal, k-prev.tick0, span)
+			tickClock.cal, tickClock.broken = cal, !ok
+		}
+	}
+	c.cal = tickClock.cal
+	if !exact {
+		c.tick0 = -1 // not a base to calibrate from
+	}
+	return c
+}
+
+// exact reports whether c's base was read at one instant (clockPair).
+func (c *logClock) exact() bool { return c.tick0 != -1 }
+
+// pairTicks is how many ticks (1-10 µs at the rates of real processors)
+// may pass while clockPair reads time.Now.
+const pairTicks = 20_000
+
+// clockPair reads the clocks and the counter at one instant: the counter
+// before and after time.Now, again while the two are far apart (the
+// goroutine was descheduled in between), at most 8 times; exact is false
+// when they never came close.
+func clockPair() (t time.Time, ticks int64, exact bool) {
+	for range 8 {
+		k1 := tick.Read()
+		t = time.Now()
+		k2 := tick.Read()
+		ticks = k1 + (k2-k1)/2
+		if k2-k1 >= 0 && k2-k1 <= pairTicks {
+			return t, ticks, true
+		}
+	}
+	return t, ticks, false
 }
 
 // nowMs is the wall time in milliseconds since the Unix epoch, as
 // time.Now().UTC().Truncate(time.Millisecond) would say.
-func (c *logClock) nowMs() int64 { return (c.baseNs + int64(time.Since(c.base))) / 1e6 }
+func (c *logClock) nowMs() int64 {
+	if c.cal.Known() && c.exact() {
+		if d := tick.Read() - c.tick0; d >= 0 {
+			return (c.baseNs + c.cal.Nanos(d)) / 1e6
+		}
+	}
+	return (c.baseNs + int64(time.Since(c.base))) / 1e6
+}
 
 // rebaseClock takes a new base for Log's clock when the last is a second
-// old. Writer goroutine only.
+// old, or tick.MinSpan old while the counter is not calibrated yet.
+// Writer goroutine only.
 func (r *Record) rebaseClock() {
-	if time.Since(r.clock.Load().base) >= time.Second {
-		r.clock.Store(newLogClock())
+	old := r.clock.Load()
+	if age := time.Since(old.base); age >= time.Second || age >= tick.MinSpan && tick.Available() && !old.cal.Known() {
+		r.clock.Store(newLogClock(old))
 	}
 }
 

@@ -362,7 +362,7 @@ func (s *Store) start(coll string, cfg createConfig, doc map[string]any) *Record
 		boundPoints: cfg.memoryBound / pointBytes,
 		spillDone:   make(chan struct{}),
 	}
-	r.clock.Store(newLogClock())
+	r.clock.Store(newLogClock(nil))
 	r.wctx, r.cancelWrites = context.WithCancel(context.Background())
 	r.lastWrite = time.Now()
 	r.created, _ = doc["created"].(time.Time)

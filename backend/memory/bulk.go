@@ -22,8 +22,8 @@ func (b *Backend) ScanSeries(ctx context.Context, coll, from string) iter.Seq2[b
 		}
 		b.d.mu.RLock()
 		var keys []seriesKey
-		for k, pts := range b.d.series {
-			if k.coll == coll && k.id >= from && len(pts) > 0 {
+		for k, s := range b.d.series {
+			if k.coll == coll && k.id >= from && s.len() > 0 {
 				keys = append(keys, k)
 			}
 		}
@@ -38,11 +38,7 @@ func (b *Backend) ScanSeries(ctx context.Context, coll, from string) iter.Seq2[b
 					return
 				}
 				b.d.mu.RLock()
-				all := b.d.series[k]
-				var chunk []backend.Point
-				if i < len(all) {
-					chunk = slices.Clone(all[i:min(i+readBatch, len(all))])
-				}
+				chunk := b.d.series[k].appendRange(nil, i, i+readBatch, nil)
 				b.d.mu.RUnlock()
 				if len(chunk) == 0 {
 					break

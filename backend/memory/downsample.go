@@ -27,7 +27,12 @@ func (b *Backend) DownsampleSeries(ctx context.Context, coll, id, name string, q
 	b.d.mu.RLock()
 	all := b.d.series[seriesKey{coll, id, name}]
 	out, _ := rollup.Fold(q, func(yield func([]backend.Point) bool) error {
-		yield(all)
+		var batch []backend.Point
+		for i := 0; i < all.len(); i += readBatch {
+			if batch = all.appendRange(batch[:0], i, i+readBatch, nil); !yield(batch) {
+				break
+			}
+		}
 		return nil
 	})
 	b.d.mu.RUnlock()

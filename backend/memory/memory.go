@@ -49,13 +49,13 @@ var (
 type data struct {
 	mu     sync.RWMutex
 	colls  map[string]map[string]map[string]any // coll -> id -> doc
-	series map[seriesKey][]backend.Point
+	series map[seriesKey]*series
 }
 
 type seriesKey struct{ coll, id, name string }
 
 func newData() *data {
-	return &data{colls: map[string]map[string]map[string]any{}, series: map[seriesKey][]backend.Point{}}
+	return &data{colls: map[string]map[string]map[string]any{}, series: map[seriesKey]*series{}}
 }
 
 // Backend is a handle on an in-memory store.
@@ -338,8 +338,7 @@ func (b *Backend) AppendSeries(ctx context.Context, coll, id, name string, pts [
 	}
 	b.d.mu.Lock()
 	defer b.d.mu.Unlock()
-	k := seriesKey{coll, id, name}
-	b.d.series[k] = append(b.d.series[k], pts...)
+	b.d.appendSeries(seriesKey{coll, id, name}, pts)
 	return after
 }
 
@@ -365,13 +364,8 @@ func (b *Backend) readSeries(ctx context.Context, op Op, k seriesKey, keep func(
 			}
 			b.d.mu.RLock()
 			all := b.d.series[k]
-			var batch []backend.Point
-			for _, p := range all[min(i, len(all)):min(i+readBatch, len(all))] {
-				if keep == nil || keep(p) {
-					batch = append(batch, p)
-				}
-			}
-			end := i+readBatch >= len(all)
+			batch := all.appendRange(nil, i, i+readBatch, keep)
+			end := i+readBatch >= all.len()
 			b.d.mu.RUnlock()
 			if len(batch) > 0 && !yield(batch, nil) {
 				return
@@ -384,6 +378,16 @@ func (b *Backend) readSeries(ctx context.Context, op Op, k seriesKey, keep func(
 			yield(nil, after)
 		}
 	}
+}
+
+// appendSeries appends pts to the series k. mu is held.
+func (d *data) appendSeries(k seriesKey, pts []backend.Point) {
+	s := d.series[k]
+	if s == nil {
+		s = &series{}
+		d.series[k] = s
+	}
+	s.add(pts)
 }
 
 // readBatch is the number of points ReadSeries yields at a time.
@@ -418,8 +422,7 @@ func (b *Backend) ApplyBatch(ctx context.Context, coll, id string, bt backend.Ba
 		return fmt.Errorf("memory: %w", err)
 	}
 	if len(bt.Points) > 0 {
-		k := seriesKey{coll, id, bt.Metric}
-		b.d.series[k] = append(b.d.series[k], bt.Points...)
+		b.d.appendSeries(seriesKey{coll, id, bt.Metric}, bt.Points)
 	}
 	return after
 }
@@ -433,8 +436,8 @@ func (b *Backend) SeriesNames(ctx context.Context, coll, id string) ([]string, e
 	b.d.mu.RLock()
 	defer b.d.mu.RUnlock()
 	var names []string
-	for k, pts := range b.d.series {
-		if k.coll == coll && k.id == id && len(pts) > 0 {
+	for k, s := range b.d.series {
+		if k.coll == coll && k.id == id && s.len() > 0 {
 			names = append(names, k.name)
 		}
 	}
