@@ -153,12 +153,14 @@ func (pointsBinary) Encode(value any, buf []byte) ([]byte, error) {
 	return buf, nil
 }
 
-// growBuf makes room for n more bytes in buf in one step.
+// growBuf makes room for n more bytes in buf in one step, at least
+// doubling its capacity, so that a statement of many chunks costs linear
+// copying, not quadratic.
 func growBuf(buf []byte, n int) []byte {
 	if cap(buf)-len(buf) >= n {
 		return buf
 	}
-	grown := make([]byte, len(buf), len(buf)+n)
+	grown := make([]byte, len(buf), max(2*cap(buf), len(buf)+n))
 	copy(grown, buf)
 	return grown
 }
