@@ -272,8 +272,19 @@ func BenchmarkLogPathLatency(b *testing.B) {
 // gcPauses returns the histogram of every GC-related stop-the-world pause
 // so far, from the moment the runtime starts to stop the world to the
 // moment it resumes ("/sched/pauses/total/gc:seconds"), or nil.
-func gcPauses() *metrics.Float64Histogram {
-	s := []metrics.Sample{{Name: "/sched/pauses/total/gc:seconds"}}
+func gcPauses() *metrics.Float64Histogram { return histogram("/sched/pauses/total/gc:seconds") }
+
+// gcStops returns the histogram of the part of each GC pause spent
+// stopping the world: waiting for every running goroutine to reach a safe
+// point, which on a machine with more runnable threads than cores (the
+// loop, the writer, the database server) includes waiting for the
+// operating system to run a descheduled thread. Its difference from
+// gcPauses is the collector's own work with the world stopped.
+func gcStops() *metrics.Float64Histogram { return histogram("/sched/pauses/stopping/gc:seconds") }
+
+// histogram reads the runtime metric name, or nil.
+func histogram(name string) *metrics.Float64Histogram {
+	s := []metrics.Sample{{Name: name}}
 	metrics.Read(s)
 	if s[0].Value.Kind() != metrics.KindFloat64Histogram {
 		return nil
@@ -303,8 +314,9 @@ func gcPauseMax(before, now *metrics.Float64Histogram) time.Duration {
 // BenchmarkLogPathRun logs RECORD_BENCH_POINTS points (default 1M), with 1
 // or 10 metrics, as fast as the loop goes, then closes the record, and
 // reports the peak RSS of the process during the run (peak-RSS-MB), the
-// longest GC pause of the run (gc-max-us; the histogram's bucket bound),
-// the loop's ns per Log call, the time Close took to drain (close-s),
+// longest GC pause of the run (gc-max-us; the histogram's bucket bound)
+// and the longest time a pause waited for the world to stop
+// (gc-stop-max-us, see gcStops), the loop's ns per Log call, the time Close took to drain (close-s),
 // the spool's size when the loop ended (spool-MB) and pts/s from the
 // first Log to the end of Close. Every point is then read back and
 // checked: each step once, with its value, bit for bit. With mem://, the
@@ -342,7 +354,7 @@ func logpathRun(b *testing.B, kind string, nm, steps int) {
 	rssOK := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
 	// The pauses of this run only: the histogram is cumulative, so
 	// compare with what it held before.
-	pauses0 := gcPauses()
+	pauses0, stops0 := gcPauses(), gcStops()
 	b.StartTimer()
 	start := time.Now()
 	for i := range steps {
@@ -361,12 +373,13 @@ func logpathRun(b *testing.B, kind string, nm, steps int) {
 	el := time.Since(start)
 	b.StopTimer()
 	peak, peakOK := peakRSS()
-	pause := gcPauseMax(pauses0, gcPauses())
+	pause, stop := gcPauseMax(pauses0, gcPauses()), gcPauseMax(stops0, gcStops())
 	pts := float64(steps * nm)
 	if rssOK && peakOK {
 		b.ReportMetric(peak, "peak-RSS-MB")
 	}
 	b.ReportMetric(float64(pause.Microseconds()), "gc-max-us")
+	b.ReportMetric(float64(stop.Microseconds()), "gc-stop-max-us")
 	b.ReportMetric(float64(loop.Nanoseconds())/float64(steps), "loop-ns/log")
 	b.ReportMetric(time.Since(closeStart).Seconds(), "close-s")
 	b.ReportMetric(float64(spooled)/(1<<20), "spool-MB")
