@@ -97,3 +97,31 @@ func ExampleNewestFirst() {
 	// run-2
 	// run-1
 }
+
+func ExampleRecord_Metric() {
+	ctx := context.Background()
+	store, err := record.Open(ctx, "mem://")
+	if err != nil {
+		panic(err)
+	}
+	defer store.Close(context.Background())
+	rec, err := store.Create(ctx, "sweep", record.WithoutHost())
+	if err != nil {
+		panic(err)
+	}
+	loss := rec.Metric("loss") // once, before the loop
+	for step := range int64(1000) {
+		loss.Log(step, 1/float64(step+1))
+	}
+	if err := rec.Close(ctx, nil); err != nil {
+		panic(err)
+	}
+	snap, err := store.Get(ctx, "sweep", rec.ID())
+	if err != nil {
+		panic(err)
+	}
+	n, _ := snap.Int64("metrics.loss.count")
+	last, _ := snap.Float64("metrics.loss.last")
+	fmt.Println(n, last)
+	// Output: 1000 0.001
+}

@@ -149,7 +149,9 @@ func logpathValue(step int64) float64 {
 }
 
 // BenchmarkLogPath measures Log (ns/op and allocs/op: one call with 1 or
-// 10 metrics) while the writer ships batches meanwhile. Beside it:
+// 10 metrics, and the caller's update of its Metrics map; "/handle": the
+// same points through Record.Metric handles, one call per metric) while
+// the writer ships batches meanwhile. Beside it:
 // log-cpu-ns/op, the CPU time of the loop's own thread per call (what Log
 // costs the training loop, GC assists included, whatever else the machine
 // runs; Linux only); drain-ns/pt, the time Close then takes to store what
@@ -160,44 +162,64 @@ func logpathValue(step int64) float64 {
 func BenchmarkLogPath(b *testing.B) {
 	for _, kind := range logpathKinds {
 		for _, nm := range []int{1, 10} {
-			b.Run(fmt.Sprintf("%s/metrics=%d", kind, nm), func(b *testing.B) {
-				st, coll, _ := logpathStore(b, kind)
-				ctx := b.Context()
-				rec, err := st.Create(ctx, coll, record.WithoutHost())
-				if err != nil {
-					b.Fatal(err)
+			for _, handle := range []bool{false, true} {
+				name := fmt.Sprintf("%s/metrics=%d", kind, nm)
+				if handle {
+					name += "/handle" // Record.Metric handles instead of a Metrics map
 				}
-				m, names := logpathMetrics(nm)
-				b.ReportAllocs()
-				var step int64
-				cpu0, cpuOK := cpuTime()
-				runtime.LockOSThread()
-				th0, thOK := threadCPU()
-				start := time.Now()
-				for b.Loop() {
-					m[names[0]] = logpathValue(step)
-					rec.Log(step, m)
-					step++
-				}
-				loop := time.Since(start)
-				th1, _ := threadCPU()
-				runtime.UnlockOSThread()
-				if err := rec.Close(ctx, nil); err != nil {
-					b.Fatal(err)
-				}
-				all := time.Since(start)
-				pts := float64(step) * float64(nm)
-				b.ReportMetric(float64((all-loop).Nanoseconds())/pts, "drain-ns/pt")
-				if cpu1, _ := cpuTime(); cpuOK {
-					b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/pts, "cpu-ns/pt")
-				}
-				if thOK {
-					b.ReportMetric(float64((th1-th0).Nanoseconds())/float64(step), "log-cpu-ns/op")
-				}
-				b.ReportMetric(pts/all.Seconds(), "pts/s")
-			})
+				b.Run(name, func(b *testing.B) { logPath(b, kind, nm, handle) })
+			}
 		}
 	}
+}
+
+func logPath(b *testing.B, kind string, nm int, handle bool) {
+	st, coll, _ := logpathStore(b, kind)
+	ctx := b.Context()
+	rec, err := st.Create(ctx, coll, record.WithoutHost())
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, names := logpathMetrics(nm)
+	handles := make([]*record.Metric, nm)
+	for i, name := range names {
+		handles[i] = rec.Metric(name)
+	}
+	b.ReportAllocs()
+	var step int64
+	cpu0, cpuOK := cpuTime()
+	runtime.LockOSThread()
+	th0, thOK := threadCPU()
+	start := time.Now()
+	for b.Loop() {
+		v := logpathValue(step)
+		if handle {
+			handles[0].Log(step, v)
+			for _, h := range handles[1:] {
+				h.Log(step, 0) // what the Metrics map holds for the others
+			}
+		} else {
+			m[names[0]] = v
+			rec.Log(step, m)
+		}
+		step++
+	}
+	loop := time.Since(start)
+	th1, _ := threadCPU()
+	runtime.UnlockOSThread()
+	if err := rec.Close(ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	all := time.Since(start)
+	pts := float64(step) * float64(nm)
+	b.ReportMetric(float64((all-loop).Nanoseconds())/pts, "drain-ns/pt")
+	if cpu1, _ := cpuTime(); cpuOK {
+		b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/pts, "cpu-ns/pt")
+	}
+	if thOK {
+		b.ReportMetric(float64((th1-th0).Nanoseconds())/float64(step), "log-cpu-ns/op")
+	}
+	b.ReportMetric(pts/all.Seconds(), "pts/s")
 }
 
 // latencyHist counts durations in log-linear buckets: 16 per power of
