@@ -19,9 +19,10 @@ import (
 // does less work. "aligned" asks for the whole series (steps 0..999999:
 // bucket boundaries fall on chunk and block boundaries, nothing
 // straddles); "offset" starts at step 337, so about one block per bucket
-// straddles and its points are read.
+// straddles and its points are read (64k points, by two slice queries at
+// once, decoded from the binary format).
 //
-//	go test -run '^$' -bench RollupDownsample -benchtime 20x ./backend/postgres/
+//	go test -run '^$' -bench RollupDownsample -benchtime 10x -count 10 ./backend/postgres/
 func BenchmarkRollupDownsample(b *testing.B) {
 	be := benchOpen(b)
 	ctx := context.Background()

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"math"
-	"time"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 
@@ -41,7 +41,8 @@ func (b *Backend) ReadSeriesRange(ctx context.Context, coll, id, name string, r 
 //  3. the points of the other blocks (those that straddle a bucket
 //     boundary or an end of the range, and every point of the rows
 //     without summaries) are read as slices of the rows' arrays, with one
-//     query per slicePoints points, and folded.
+//     query per slicePoints points (sliceWorkers queries at once), and
+//     folded.
 func (b *Backend) DownsampleSeries(ctx context.Context, coll, id, name string, q backend.Downsample) ([]backend.Bucket, error) {
 	var lo, hi *int64
 	extent := `select min(coalesce(lo, (select min(x) from unnest(steps) x))), max(coalesce(hi, (select max(x) from unnest(steps) x)))
@@ -61,16 +62,8 @@ func (b *Backend) DownsampleSeries(ctx context.Context, coll, id, name string, q
 	if err != nil {
 		return nil, err
 	}
-	for len(spans) > 0 {
-		n, points := 0, 0
-		for n < len(spans) && points < slicePoints {
-			points += min(int(spans[n].to-spans[n].from+1), seriesChunk)
-			n++
-		}
-		if err := b.foldSlices(ctx, coll, id, name, spans[:n], f); err != nil {
-			return nil, err
-		}
-		spans = spans[n:]
+	if err := b.foldSpans(ctx, coll, id, name, spans, f); err != nil {
+		return nil, err
 	}
 	return f.Buckets(), nil
 }
@@ -139,30 +132,27 @@ func (b *Backend) foldSummaries(ctx context.Context, coll, id, name string, f *r
 }
 
 // foldSlices reads the points of spans with one query and folds them
-// into f.
-func (b *Backend) foldSlices(ctx context.Context, coll, id, name string, spans []span, f *rollup.Folder) error {
+// into f, holding mu (when not nil) while it folds.
+func (b *Backend) foldSlices(ctx context.Context, coll, id, name string, spans []span, f *rollup.Folder, mu *sync.Mutex) error {
 	seqs := make([]int64, len(spans))
 	froms := make([]int32, len(spans))
 	tos := make([]int32, len(spans))
 	for i, s := range spans {
 		seqs[i], froms[i], tos[i] = s.seq, s.from, s.to
 	}
-	var (
-		steps []int64
-		vals  []float64
-		times []time.Time
-		pts   []backend.Point
-	)
-	return b.scan(ctx, b.sqlSlices(), []any{coll, id, name, seqs, froms, tos}, func(rows pgx.Rows) (bool, error) {
-		if err := rows.Scan(&steps, &vals, &times); err != nil {
-			return false, classify(err)
+	// The arrays come in the binary format and are decoded here, not by
+	// pgx's scan into slices, element by element.
+	args := []any{pgx.QueryResultFormats{pgx.BinaryFormatCode, pgx.BinaryFormatCode, pgx.BinaryFormatCode}, coll, id, name, seqs, froms, tos}
+	var pts []backend.Point
+	return b.scan(ctx, b.sqlSlices(), args, func(rows pgx.Rows) (bool, error) {
+		raw := rows.RawValues()
+		var err error
+		if pts, err = appendRawPoints(pts[:0], raw[0], raw[1], raw[2]); err != nil {
+			return false, fmt.Errorf("postgres: series row of %s/%s %q: %w: %w", coll, id, name, backend.ErrInvalid, err)
 		}
-		if len(steps) != len(vals) || len(steps) != len(times) {
-			return false, fmt.Errorf("postgres: series row of %s/%s %q has arrays of unequal length: %w", coll, id, name, backend.ErrInvalid)
-		}
-		pts = pts[:0]
-		for i, step := range steps {
-			pts = append(pts, backend.Point{Step: step, Value: vals[i], Time: times[i].UTC()})
+		if mu != nil {
+			mu.Lock()
+			defer mu.Unlock()
 		}
 		f.Points(pts)
 		return true, nil
