@@ -68,6 +68,7 @@ type logClock struct {
 	base   time.Time // carries its monotonic reading
 	baseNs int64     // base as nanoseconds since the Unix epoch
 	tick0  int64     // the counter at base
+	exact  bool      // base and tick0 were read at one instant (clockPair)
 	cal    tick.Calibration
 }
 
@@ -89,24 +90,18 @@ func newLogClock(prev *logClock) *logClock {
 		return &logClock{base: t, baseNs: t.UnixNano()}
 	}
 	t, k, exact := clockPair()
-	c := &logClock{base: t, baseNs: t.UnixNano(), tick0: k}
+	c := &logClock{base: t, baseNs: t.UnixNano(), tick0: k, exact: exact}
 	tickClock.Lock()
 	defer tickClock.Unlock()
-	if prev != nil && exact && prev.exact() && !tickClock.broken {
+	if prev != nil && exact && prev.exact && !tickClock.broken {
 		if span := t.Sub(prev.base); span >= tick.MinSpan {
 			cal, ok := tick.Calibrate(tickClock.cal, k-prev.tick0, span)
 			tickClock.cal, tickClock.broken = cal, !ok
 		}
 	}
 	c.cal = tickClock.cal
-	if !exact {
-		c.tick0 = -1 // not a base to calibrate from
-	}
 	return c
 }
-
-// exact reports whether c's base was read at one instant (clockPair).
-func (c *logClock) exact() bool { return c.tick0 != -1 }
 
 // pairTicks is how many ticks (1-10 µs at the rates of real processors)
 // may pass while clockPair reads time.Now.
@@ -132,7 +127,7 @@ func clockPair() (t time.Time, ticks int64, exact bool) {
 // nowMs is the wall time in milliseconds since the Unix epoch, as
 // time.Now().UTC().Truncate(time.Millisecond) would say.
 func (c *logClock) nowMs() int64 {
-	if c.cal.Known() && c.exact() {
+	if c.cal.Known() && c.exact {
 		if d := tick.Read() - c.tick0; d >= 0 {
 			return (c.baseNs + c.cal.Nanos(d)) / 1e6
 		}

@@ -63,7 +63,7 @@ func wrapArrayCodecs(m *pgtype.Map) error {
 		if !ok {
 			return fmt.Errorf("postgres: pgx knows no type of oid %d", a.oid)
 		}
-		m.RegisterType(&pgtype.Type{Name: t.Name, OID: t.OID, Codec: pointsCodec{Codec: t.Codec, oid: a.oid}})
+		m.RegisterType(&pgtype.Type{Name: t.Name, OID: t.OID, Codec: pointsCodec{t.Codec}})
 		m.RegisterDefaultPgType(a.value, t.Name) // where no oid is known (the simple protocol)
 	}
 	return nil
@@ -73,42 +73,28 @@ func wrapArrayCodecs(m *pgtype.Map) error {
 // point arrays of that type.
 type pointsCodec struct {
 	pgtype.Codec
-	oid uint32
 }
 
 // PlanEncode implements pgtype.Codec.
 func (c pointsCodec) PlanEncode(m *pgtype.Map, oid uint32, format int16, value any) pgtype.EncodePlan {
-	var elem uint32
+	var array uint32 // the array type the point array is
 	switch value.(type) {
 	case pointSteps:
-		elem = pgtype.Int8OID
+		array = pgtype.Int8ArrayOID
 	case pointValues:
-		elem = pgtype.Float8OID
+		array = pgtype.Float8ArrayOID
 	case pointTimes:
-		elem = pgtype.TimestamptzOID
+		array = pgtype.TimestamptzArrayOID
 	default:
 		return c.Codec.PlanEncode(m, oid, format, value)
 	}
-	if oid != c.oid || elemOf(oid) != elem {
+	if oid != array {
 		return nil // not an array of this type: pgx reports it
 	}
 	if format == pgtype.BinaryFormatCode {
 		return pointsBinary{}
 	}
 	return pointsText{m: m, oid: oid, format: format}
-}
-
-// elemOf is the element type of the array types pointsCodec wraps.
-func elemOf(oid uint32) uint32 {
-	switch oid {
-	case pgtype.Int8ArrayOID:
-		return pgtype.Int8OID
-	case pgtype.Float8ArrayOID:
-		return pgtype.Float8OID
-	case pgtype.TimestamptzArrayOID:
-		return pgtype.TimestamptzOID
-	}
-	return 0
 }
 
 // pointsBinary writes a point array in the binary format of arrays, as

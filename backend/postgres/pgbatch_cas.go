@@ -114,26 +114,17 @@ func (b *Backend) applyGuessed(ctx context.Context, coll, id string, parts []bac
 		sb.WriteString(" and doc #> $" + strconv.Itoa(n-1) + "::text[] is not distinct from $" + strconv.Itoa(n) + "::jsonb")
 	}
 	sb.WriteString(" returning 1)")
-	rows := 0
-	for _, p := range parts {
-		rows += (len(p.Points) + seriesChunk - 1) / seriesChunk
-	}
-	if rows > 0 {
+	if rows := chunkRows(parts); len(rows) > 0 {
 		sb.WriteString(`, i as (insert into ` + b.series + ` (collection, id, name, steps, vals, times, lo, hi, sums) select $1, $2, v.* from (values `)
-		first := true
-		for _, p := range parts {
-			for start := 0; start < len(p.Points); start += seriesChunk {
-				row := chunkArgs(coll, id, p.Metric, p.Points[start:min(start+seriesChunk, len(p.Points))])[2:]
-				if !first {
-					sb.WriteByte(',')
-				}
-				first = false
-				n := len(args)
-				args = append(args, row...)
-				sb.WriteString("($" + strconv.Itoa(n+1) + "::text, $" + strconv.Itoa(n+2) + "::int8[], $" + strconv.Itoa(n+3) +
-					"::float8[], $" + strconv.Itoa(n+4) + "::timestamptz[], $" + strconv.Itoa(n+5) + "::int8, $" + strconv.Itoa(n+6) +
-					"::int8, $" + strconv.Itoa(n+7) + "::bytea)")
+		for i, r := range rows {
+			if i > 0 {
+				sb.WriteByte(',')
 			}
+			n := len(args)
+			args = append(args, chunkArgs(coll, id, r.name, r.pts)[2:]...)
+			sb.WriteString("($" + strconv.Itoa(n+1) + "::text, $" + strconv.Itoa(n+2) + "::int8[], $" + strconv.Itoa(n+3) +
+				"::float8[], $" + strconv.Itoa(n+4) + "::timestamptz[], $" + strconv.Itoa(n+5) + "::int8, $" + strconv.Itoa(n+6) +
+				"::int8, $" + strconv.Itoa(n+7) + "::bytea)")
 		}
 		sb.WriteString(`) v where exists (select from u))`)
 	}

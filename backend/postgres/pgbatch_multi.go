@@ -28,6 +28,18 @@ type chunkRow struct {
 	pts  []backend.Point
 }
 
+// chunkRows cuts the points of every part, in order, into series rows of
+// at most seriesChunk points.
+func chunkRows(parts []backend.Part) []chunkRow {
+	var rows []chunkRow
+	for _, p := range parts {
+		for start := 0; start < len(p.Points); start += seriesChunk {
+			rows = append(rows, chunkRow{p.Metric, p.Points[start:min(start+seriesChunk, len(p.Points))]})
+		}
+	}
+	return rows
+}
+
 // maxRowsPerInsert bounds the rows of one multi-row INSERT, so that the
 // statements pgx prepares and caches per connection stay few.
 const maxRowsPerInsert = 32
@@ -36,12 +48,7 @@ const maxRowsPerInsert = 32
 // points a row, in order, as multi-row INSERTs of up to maxRowsPerInsert
 // rows.
 func (b *Backend) queueParts(batch *pgx.Batch, coll, id string, parts []backend.Part) {
-	var rows []chunkRow
-	for _, p := range parts {
-		for start := 0; start < len(p.Points); start += seriesChunk {
-			rows = append(rows, chunkRow{p.Metric, p.Points[start:min(start+seriesChunk, len(p.Points))]})
-		}
-	}
+	rows := chunkRows(parts)
 	for len(rows) > 0 {
 		n := min(len(rows), maxRowsPerInsert)
 		if n == 1 {

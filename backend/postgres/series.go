@@ -37,21 +37,13 @@ func (b *Backend) AppendSeries(ctx context.Context, coll, id, name string, pts [
 	}
 	// Several chunks: one pipelined batch runs as one implicit transaction.
 	var batch pgx.Batch
-	b.queueChunks(&batch, coll, id, name, pts)
+	b.queueParts(&batch, coll, id, []backend.Part{{Metric: name, Points: pts}})
 	return classifyCtx(ctx, b.pool.SendBatch(ctx, &batch).Close())
 }
 
 // sqlChunkInsert is the statement that stores one chunk of points.
 func (b *Backend) sqlChunkInsert() string {
 	return `insert into ` + b.series + ` (collection, id, name, steps, vals, times, lo, hi, sums) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
-}
-
-// queueChunks queues the inserts of pts, seriesChunk points a row.
-func (b *Backend) queueChunks(batch *pgx.Batch, coll, id, name string, pts []backend.Point) {
-	sql := b.sqlChunkInsert()
-	for start := 0; start < len(pts); start += seriesChunk {
-		batch.Queue(sql, chunkArgs(coll, id, name, pts[start:min(start+seriesChunk, len(pts))])...)
-	}
 }
 
 // chunkArgs are the arguments of sqlChunkInsert for the chunk pts (not

@@ -12,15 +12,7 @@ import (
 func BenchmarkAppend(b *testing.B) {
 	for _, where := range []string{"TempDir", "tmpfs"} {
 		b.Run(where, func(b *testing.B) {
-			root := b.TempDir()
-			if where == "tmpfs" {
-				root = smallFS(b, "1g")
-			}
-			j, err := spool.Create(root, header())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer j.Close()
+			j := benchJournal(b, where)
 			e := bigEntry(1, 1000)
 			start, err := j.Append(e)
 			if err != nil {
@@ -49,15 +41,7 @@ func BenchmarkAppend(b *testing.B) {
 func BenchmarkAppendBatch(b *testing.B) {
 	for _, where := range []string{"TempDir", "tmpfs"} {
 		b.Run(where, func(b *testing.B) {
-			root := b.TempDir()
-			if where == "tmpfs" {
-				root = smallFS(b, "1g")
-			}
-			j, err := spool.Create(root, header())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer j.Close()
+			j := benchJournal(b, where)
 			const entries, points = 100, 1000
 			es := make([]spool.Entry, entries)
 			for i := range es {
@@ -75,4 +59,19 @@ func BenchmarkAppendBatch(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*entries*points), "ns/pt")
 		})
 	}
+}
+
+// benchJournal creates a journal for a benchmark on the test's temporary
+// directory ("TempDir") or a tmpfs ("tmpfs"), closed when it ends.
+func benchJournal(b *testing.B, where string) *spool.Journal {
+	root := b.TempDir()
+	if where == "tmpfs" {
+		root = smallFS(b, "1g")
+	}
+	j, err := spool.Create(root, header())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { j.Close() })
+	return j
 }
