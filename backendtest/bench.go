@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/recordlab/go-record/backend"
+	"github.com/recordlab/go-record/internal/gcpause"
 	"github.com/recordlab/go-record/record"
 )
 
@@ -113,18 +114,24 @@ func benchEnv(b *testing.B, name string, def int) int {
 
 // measure prepares a sub-benchmark's measured part: it returns memory to
 // the operating system and resets the peak resident set, so that the
-// peak-RSS-MB that done reports is that of the loop.
+// peak-RSS-MB that done reports is that of the loop, as are the longest
+// GC pause (gc-max-us) and the longest wait of one for the world to stop
+// (gc-stop-max-us, see internal/gcpause).
 func measure(b *testing.B) (done func(units float64, unit string)) {
 	b.Helper()
 	runtime.GC()
 	debug.FreeOSMemory()
 	reset := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
 	b.ReportAllocs()
+	gc := gcpause.Start()
 	return func(units float64, unit string) {
 		b.Helper()
 		if units > 0 && b.Elapsed() > 0 {
 			b.ReportMetric(units*float64(b.N)/b.Elapsed().Seconds(), unit)
 		}
+		pause, stop := gc.Max()
+		b.ReportMetric(float64(pause.Microseconds()), "gc-max-us")
+		b.ReportMetric(float64(stop.Microseconds()), "gc-stop-max-us")
 		if mb, ok := peakRSSMB(); ok && reset {
 			b.ReportMetric(mb, "peak-RSS-MB")
 		}

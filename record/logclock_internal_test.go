@@ -33,13 +33,71 @@ func TestLogClock(t *testing.T) {
 	time.Sleep(tick.MinSpan + 10*time.Millisecond)
 	c3 := newLogClock(c2)
 	check(c3, "recalibrated clock")
-	// An old base: the counter's ticks since then convert without
-	// overflow (an hour of ticks at the measured rate).
+	// Older bases: ticks up to maxTickAge convert at the measured rate;
+	// past it (an hour) the monotonic clock is read instead.
 	if c3.cal.Known() {
-		old := *c3
-		hour := int64(float64(time.Hour) / float64(c3.cal.Nanos(1<<30)) * (1 << 30))
-		old.tick0 -= hour
-		old.baseNs -= int64(time.Hour)
-		check(&old, "a base an hour old")
+		for _, age := range []time.Duration{maxTickAge / 2, time.Hour} {
+			old := *c3
+			old.tick0 -= c3.cal.Ticks(int64(age))
+			old.baseNs -= int64(age)
+			old.base = old.base.Add(-age)
+			check(&old, "a base "+age.String()+" old")
+		}
+	}
+}
+
+// TestLogClockCalibratesSoon: the counter is calibrated once tick.MinSpan
+// has passed since the process's first clock, not a whole rebase period
+// later, and rebaseClock replaces a record's uncalibrated clock then.
+func TestLogClockCalibratesSoon(t *testing.T) {
+	if !tick.Available() {
+		t.Skip("no invariant counter here")
+	}
+	tickClock.Lock()
+	saved := tickClock.cal
+	tickClock.cal, tickClock.anchor = tick.Calibration{}, nil
+	tickClock.Unlock()
+	t.Cleanup(func() {
+		tickClock.Lock()
+		if !tickClock.cal.Known() {
+			tickClock.cal = saved
+		}
+		tickClock.Unlock()
+	})
+	r := &Record{}
+	r.clock.Store(newLogClock(nil))
+	first := r.clock.Load()
+	if first.cal.Known() || first.limit != 0 {
+		t.Fatal("the first clock of the process is calibrated")
+	}
+	if calibrationDue() {
+		t.Fatal("calibration due at once")
+	}
+	r.rebaseClock()
+	if r.clock.Load() != first {
+		t.Fatal("rebaseClock replaced a fresh clock before it could calibrate")
+	}
+	time.Sleep(tick.MinSpan + 5*time.Millisecond)
+	// The readings of a loaded machine may be too wide at first: rebase
+	// as the writer would, until calibrated.
+	c := first
+	for deadline := time.Now().Add(5 * time.Second); !c.cal.Known() && time.Now().Before(deadline); c = r.clock.Load() {
+		r.rebaseClock()
+		time.Sleep(time.Millisecond)
+	}
+	if !c.cal.Known() || c.limit <= 0 {
+		t.Fatalf("after %v the clock is not calibrated (limit %d)", time.Since(first.base), c.limit)
+	}
+	// Another record's new clock shares the calibration at once.
+	if c2 := newLogClock(nil); !c2.cal.Known() {
+		t.Error("a new clock does not use the process's calibration")
+	}
+	for range 1000 {
+		before := time.Now().UnixMilli()
+		got := c.nowMs()
+		after := time.Now().UnixMilli()
+		if got < before-1 || got > after+1 {
+			t.Fatalf("nowMs() = %d; time.Now says %d..%d", got, before, after)
+		}
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	_ "github.com/recordlab/go-record/backend/mongo"
 	_ "github.com/recordlab/go-record/backend/postgres"
 	_ "github.com/recordlab/go-record/backend/sqlite"
+	"github.com/recordlab/go-record/internal/gcpause"
 	"github.com/recordlab/go-record/record"
 )
 
@@ -291,48 +291,6 @@ func BenchmarkLogPathLatency(b *testing.B) {
 	}
 }
 
-// gcPauses returns the histogram of every GC-related stop-the-world pause
-// so far, from the moment the runtime starts to stop the world to the
-// moment it resumes ("/sched/pauses/total/gc:seconds"), or nil.
-func gcPauses() *metrics.Float64Histogram { return histogram("/sched/pauses/total/gc:seconds") }
-
-// gcStops returns the histogram of the part of each GC pause spent
-// stopping the world: waiting for every running goroutine to reach a safe
-// point, which on a machine with more runnable threads than cores (the
-// loop, the writer, the database server) includes waiting for the
-// operating system to run a descheduled thread. Its difference from
-// gcPauses is the collector's own work with the world stopped.
-func gcStops() *metrics.Float64Histogram { return histogram("/sched/pauses/stopping/gc:seconds") }
-
-// histogram reads the runtime metric name, or nil.
-func histogram(name string) *metrics.Float64Histogram {
-	s := []metrics.Sample{{Name: name}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindFloat64Histogram {
-		return nil
-	}
-	return s[0].Value.Float64Histogram()
-}
-
-// gcPauseMax returns the upper bound of the bucket of the longest pause
-// counted in now and not in before (histograms of gcPauses), 0 when none.
-func gcPauseMax(before, now *metrics.Float64Histogram) time.Duration {
-	if now == nil {
-		return 0
-	}
-	for i := len(now.Counts) - 1; i >= 0; i-- {
-		if before != nil && i < len(before.Counts) && now.Counts[i] <= before.Counts[i] || now.Counts[i] == 0 {
-			continue
-		}
-		hi := now.Buckets[i+1]
-		if math.IsInf(hi, 1) {
-			hi = now.Buckets[i]
-		}
-		return time.Duration(hi * float64(time.Second))
-	}
-	return 0
-}
-
 // BenchmarkLogPathRun logs RECORD_BENCH_POINTS points (default 1M), with 1
 // or 10 metrics, as fast as the loop goes, then closes the record, and
 // reports the peak RSS of the process during the run (peak-RSS-MB), the
@@ -376,7 +334,7 @@ func logpathRun(b *testing.B, kind string, nm, steps int) {
 	rssOK := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
 	// The pauses of this run only: the histogram is cumulative, so
 	// compare with what it held before.
-	pauses0, stops0 := gcPauses(), gcStops()
+	gc := gcpause.Start()
 	b.StartTimer()
 	start := time.Now()
 	for i := range steps {
@@ -395,7 +353,7 @@ func logpathRun(b *testing.B, kind string, nm, steps int) {
 	el := time.Since(start)
 	b.StopTimer()
 	peak, peakOK := peakRSS()
-	pause, stop := gcPauseMax(pauses0, gcPauses()), gcPauseMax(stops0, gcStops())
+	pause, stop := gc.Max()
 	pts := float64(steps * nm)
 	if rssOK && peakOK {
 		b.ReportMetric(peak, "peak-RSS-MB")

@@ -68,39 +68,79 @@ type logClock struct {
 	base   time.Time // carries its monotonic reading
 	baseNs int64     // base as nanoseconds since the Unix epoch
 	tick0  int64     // the counter at base
+	unc    int64     // tick0 is within ±unc ticks of the instant of base
 	exact  bool      // base and tick0 were read at one instant (clockPair)
 	cal    tick.Calibration
+	// limit is how many ticks after tick0 nowMs converts with cal
+	// (maxTickAge); 0 when the counter is not used. Past it, or before
+	// tick0, nowMs reads the monotonic clock.
+	limit int64
 }
 
+// maxTickAge bounds the age of a base whose ticks nowMs converts: a rate
+// known to tick.Precision is then within 100 µs, and a base the writer
+// could not renew (a store that fails for minutes, during which it backs
+// off) costs only the monotonic clock's price.
+const maxTickAge = 10 * time.Second
+
 // tickClock is the calibration of the counter that the clocks of every
-// record share: measured by each rebase over the second since the last,
-// and given up for the process (broken) when the counter does not run at
-// one steady rate.
+// record share: measured first against the first clock of the process
+// (anchor) once tick.MinSpan has passed, then by each rebase over the
+// second since the last, and given up for the process (broken) when the
+// counter does not run at one steady rate.
 var tickClock struct {
 	sync.Mutex
 	cal    tick.Calibration
+	anchor *logClock
 	broken bool
 }
 
 // newLogClock returns a clock based now; prev, when not nil, is the
-// clock it replaces, whose base calibrates the counter.
+// clock it replaces, whose base calibrates the counter (or the process's
+// first clock's, until the counter is calibrated).
 func newLogClock(prev *logClock) *logClock {
 	if !tick.Available() {
 		t := time.Now()
 		return &logClock{base: t, baseNs: t.UnixNano()}
 	}
-	t, k, exact := clockPair()
-	c := &logClock{base: t, baseNs: t.UnixNano(), tick0: k, exact: exact}
+	t, k, unc, exact := clockPair()
+	c := &logClock{base: t, baseNs: t.UnixNano(), tick0: k, unc: unc, exact: exact}
 	tickClock.Lock()
 	defer tickClock.Unlock()
-	if prev != nil && exact && prev.exact && !tickClock.broken {
-		if span := t.Sub(prev.base); span >= tick.MinSpan {
-			cal, ok := tick.Calibrate(tickClock.cal, k-prev.tick0, span)
+	ref := prev
+	if !tickClock.cal.Known() {
+		ref = tickClock.anchor
+	}
+	if ref != nil && ref.exact && exact && !tickClock.broken {
+		if span, ticks := t.Sub(ref.base), k-ref.tick0; span >= tick.MinSpan && tick.Sufficient(ticks, ref.unc+unc) {
+			cal, ok := tick.Calibrate(tickClock.cal, ticks, span)
 			tickClock.cal, tickClock.broken = cal, !ok
 		}
 	}
+	if tickClock.anchor == nil && exact {
+		tickClock.anchor = c
+	}
 	c.cal = tickClock.cal
+	if exact && c.cal.Known() {
+		c.limit = c.cal.Ticks(int64(maxTickAge))
+	}
 	return c
+}
+
+// calibrationDue reports whether a clock whose counter is not calibrated
+// should be replaced: the counter now is (by another record's clock), or
+// the process's first clock is old enough to calibrate it against.
+func calibrationDue() bool {
+	tickClock.Lock()
+	defer tickClock.Unlock()
+	switch a := tickClock.anchor; {
+	case tickClock.broken || a == nil:
+		return false
+	case tickClock.cal.Known():
+		return true
+	default:
+		return time.Since(a.base) >= tick.MinSpan && tick.Sufficient(tick.Read()-a.tick0, 2*a.unc)
+	}
 }
 
 // pairTicks is how many ticks (1-10 µs at the rates of real processors)
@@ -108,39 +148,45 @@ func newLogClock(prev *logClock) *logClock {
 const pairTicks = 20_000
 
 // clockPair reads the clocks and the counter at one instant: the counter
-// before and after time.Now, again while the two are far apart (the
-// goroutine was descheduled in between), at most 8 times; exact is false
-// when they never came close.
-func clockPair() (t time.Time, ticks int64, exact bool) {
-	for range 8 {
+// before and after time.Now, four times, and more while the two readings
+// are far apart (the goroutine was descheduled in between), at most 8;
+// it keeps the closest pair (the first is often slower: a cold cache).
+// ticks is the middle of the two readings, within ±unc of the instant of
+// t. exact is false when they never came within pairTicks.
+func clockPair() (t time.Time, ticks, unc int64, exact bool) {
+	unc = -1
+	for i := range 8 {
 		k1 := tick.Read()
-		t = time.Now()
+		now := time.Now()
 		k2 := tick.Read()
-		ticks = k1 + (k2-k1)/2
-		if k2-k1 >= 0 && k2-k1 <= pairTicks {
-			return t, ticks, true
+		if w := k2 - k1; w >= 0 && (unc < 0 || (w+1)/2 < unc) {
+			t, ticks, unc = now, k1+w/2, (w+1)/2
+		}
+		if i >= 3 && unc >= 0 && unc <= pairTicks/2 {
+			return t, ticks, unc, true
 		}
 	}
-	return t, ticks, false
+	if unc < 0 {
+		return time.Now(), tick.Read(), 0, false
+	}
+	return t, ticks, unc, false
 }
 
 // nowMs is the wall time in milliseconds since the Unix epoch, as
 // time.Now().UTC().Truncate(time.Millisecond) would say.
 func (c *logClock) nowMs() int64 {
-	if c.cal.Known() && c.exact {
-		if d := tick.Read() - c.tick0; d >= 0 {
-			return (c.baseNs + c.cal.Nanos(d)) / 1e6
-		}
+	if d := tick.Read() - c.tick0; uint64(d) < uint64(c.limit) {
+		return (c.baseNs + c.cal.Nanos(d)) / 1e6
 	}
 	return (c.baseNs + int64(time.Since(c.base))) / 1e6
 }
 
 // rebaseClock takes a new base for Log's clock when the last is a second
-// old, or tick.MinSpan old while the counter is not calibrated yet.
+// old, or sooner when that calibrates the counter (calibrationDue).
 // Writer goroutine only.
 func (r *Record) rebaseClock() {
 	old := r.clock.Load()
-	if age := time.Since(old.base); age >= time.Second || age >= tick.MinSpan && tick.Available() && !old.cal.Known() {
+	if time.Since(old.base) >= time.Second || tick.Available() && !old.cal.Known() && calibrationDue() {
 		r.clock.Store(newLogClock(old))
 	}
 }

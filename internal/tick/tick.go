@@ -29,15 +29,29 @@ func Read() int64 {
 }
 
 // Calibration converts ticks to nanoseconds: a rate measured against the
-// monotonic clock between two points at least MinSpan apart.
+// monotonic clock between two readings at least MinSpan apart, each
+// taken precisely enough that the rate is known to Precision (Sufficient).
 type Calibration struct {
 	rate uint64 // nanoseconds per tick, in 32.32 fixed point; 0 when unknown
 }
 
-// MinSpan is the shortest span over which Calibrate measures a rate: the
-// error of a reading of either clock (about 100 ns here) is then below
-// 0.00002% of it.
-const MinSpan = 500 * time.Millisecond
+// MinSpan is the shortest span over which a rate is measured, whatever
+// the precision of its two readings: long enough that a clock whose
+// readings were coarser than they seemed is caught by the next
+// measurement, a second later, as a drift (see Calibrate).
+const MinSpan = 20 * time.Millisecond
+
+// Precision is the relative error a measured rate may have: 10 µs per
+// second of ticks converted, a hundredth of the millisecond points are
+// stored with.
+const Precision = 1e-5
+
+// Sufficient reports whether a span of ticks between two readings of the
+// counter, each known to within ±unc ticks of the instant the monotonic
+// clock was read, measures the rate to Precision.
+func Sufficient(ticks, unc int64) bool {
+	return unc >= 0 && ticks > 0 && float64(2*unc) <= Precision*float64(ticks)
+}
 
 // maxDrift is how far a new measurement may differ from the previous one
 // before Calibrate says the counter cannot be trusted (a virtual machine
@@ -71,6 +85,23 @@ func Calibrate(prev Calibration, ticks int64, elapsed time.Duration) (c Calibrat
 
 // Known reports whether c holds a rate.
 func (c Calibration) Known() bool { return c.rate != 0 }
+
+// Ticks converts nanoseconds (not negative) to ticks, the inverse of
+// Nanos, saturating at the largest int64; 0 when c is not known.
+func (c Calibration) Ticks(ns int64) int64 {
+	if c.rate == 0 {
+		return 0
+	}
+	hi, lo := uint64(ns)>>32, uint64(ns)<<32
+	if hi >= c.rate {
+		return 1<<63 - 1
+	}
+	q, _ := bits.Div64(hi, lo, c.rate)
+	if q > 1<<63-1 {
+		return 1<<63 - 1
+	}
+	return int64(q)
+}
 
 // Nanos converts ticks (not negative) to nanoseconds, saturating at the
 // largest int64.

@@ -53,26 +53,48 @@ func TestReadAdvances(t *testing.T) {
 	}
 }
 
+// pair reads the monotonic clock and the counter at one instant: the
+// counter before and after, the closest of 8 tries; unc is half the gap.
+func pair() (t time.Time, ticks, unc int64) {
+	unc = -1
+	for range 8 {
+		k1 := tick.Read()
+		now := time.Now()
+		k2 := tick.Read()
+		if w := k2 - k1; w >= 0 && (unc < 0 || (w+1)/2 < unc) {
+			t, ticks, unc = now, k1+w/2, (w+1)/2
+		}
+	}
+	return t, ticks, unc
+}
+
 // TestCalibrationAgainstMonotonic: a rate measured over MinSpan converts
 // the ticks of a later span to its length as the monotonic clock measures
-// it, to within a microsecond per second (both spans are measured by the
-// same two clocks, so the load of the machine does not matter).
+// it, to within Precision (both spans are measured by the same two
+// clocks, so the load of the machine does not matter).
 func TestCalibrationAgainstMonotonic(t *testing.T) {
 	if !tick.Available() {
 		t.Skip("no invariant counter here")
 	}
-	t0, k0 := time.Now(), tick.Read()
+	t0, k0, u0 := pair()
 	time.Sleep(tick.MinSpan)
-	t1, k1 := time.Now(), tick.Read()
+	t1, k1, u1 := pair()
+	for !tick.Sufficient(k1-k0, u0+u1) {
+		time.Sleep(tick.MinSpan)
+		t1, k1, u1 = pair()
+	}
 	cal, ok := tick.Calibrate(tick.Calibration{}, k1-k0, t1.Sub(t0))
 	if !ok || !cal.Known() {
 		t.Fatal("Calibrate refused a real measurement")
 	}
 	time.Sleep(100 * time.Millisecond)
-	t2, k2 := time.Now(), tick.Read()
+	t2, k2, _ := pair()
 	got, want := cal.Nanos(k2-k1), int64(t2.Sub(t1))
-	if diff := math.Abs(float64(got - want)); diff > 1e-6*float64(want)+20_000 {
+	if diff := math.Abs(float64(got - want)); diff > tick.Precision*float64(want)+20_000 {
 		t.Errorf("Nanos = %d ns; the monotonic clock says %d ns", got, want)
+	}
+	if back := cal.Ticks(got); math.Abs(float64(back-(k2-k1))) > 2 {
+		t.Errorf("Ticks(Nanos(%d)) = %d", k2-k1, back)
 	}
 	// A second measurement at the same rate is accepted; one that drifts is not.
 	if _, ok := tick.Calibrate(cal, k2-k0, t2.Sub(t0)); !ok {
@@ -80,6 +102,22 @@ func TestCalibrationAgainstMonotonic(t *testing.T) {
 	}
 	if _, ok := tick.Calibrate(cal, (k2-k0)*1002/1000, t2.Sub(t0)); ok {
 		t.Error("a rate 0.2% off the last was accepted")
+	}
+}
+
+// TestSufficient: a span is long enough when the uncertainty of its two
+// ends is within Precision of it.
+func TestSufficient(t *testing.T) {
+	for _, c := range []struct {
+		ticks, unc int64
+		want       bool
+	}{
+		{1e7, 50, true}, {1e7, 51, false}, {1e9, 5000, true}, {0, 0, false},
+		{-1e9, 1, false}, {1e9, -1, false}, {math.MaxInt64, 1 << 40, true},
+	} {
+		if got := tick.Sufficient(c.ticks, c.unc); got != c.want {
+			t.Errorf("Sufficient(%d, %d) = %v", c.ticks, c.unc, got)
+		}
 	}
 }
 
@@ -118,5 +156,24 @@ func TestCalibrateEdges(t *testing.T) {
 	}
 	if got := slow.Nanos(2); got != 2*int64(time.Second) {
 		t.Errorf("Nanos(2) at a second per tick = %d", got)
+	}
+	// Ticks inverts Nanos, saturating; an unknown rate converts to 0.
+	for _, n := range []int64{0, 1, 999, 1e9, 1 << 40, 1<<62 + 12345, math.MaxInt64} {
+		if got := one.Ticks(n); got != n {
+			t.Errorf("Ticks(%d) at 1 ns/tick = %d", n, got)
+		}
+	}
+	if got := slow.Ticks(int64(3 * time.Second)); got != 3 {
+		t.Errorf("Ticks(3 s) at a second per tick = %d", got)
+	}
+	fast, ok := tick.Calibrate(tick.Calibration{}, 1<<40, time.Second)
+	if !ok {
+		t.Fatal("2^40 ticks per second refused")
+	}
+	if got := fast.Ticks(math.MaxInt64); got != math.MaxInt64 {
+		t.Errorf("Ticks overflowing = %d; want it saturated", got)
+	}
+	if got := (tick.Calibration{}).Ticks(1e9); got != 0 {
+		t.Errorf("Ticks at an unknown rate = %d", got)
 	}
 }
