@@ -8,8 +8,8 @@ import (
 )
 
 // TestLogClock: Log's clock says what time.Now says, to the millisecond,
-// before its counter is calibrated and after (and after a rebase that
-// calibrates it again); a base that is hours old still reads right.
+// before its counter is calibrated and after (and after a later
+// rebase); a base that is hours old still reads right.
 func TestLogClock(t *testing.T) {
 	check := func(c *logClock, what string) {
 		t.Helper()
@@ -32,7 +32,7 @@ func TestLogClock(t *testing.T) {
 	check(c2, "calibrated clock")
 	time.Sleep(tick.MinSpan + 10*time.Millisecond)
 	c3 := newLogClock(c2)
-	check(c3, "recalibrated clock")
+	check(c3, "rebased clock")
 	// Older bases: ticks up to maxTickAge convert at the measured rate;
 	// past it (an hour) the monotonic clock is read instead.
 	if c3.cal.Known() {
@@ -87,6 +87,19 @@ func TestLogClockCalibratesSoon(t *testing.T) {
 	}
 	if !c.cal.Known() || c.limit <= 0 {
 		t.Fatalf("after %v the clock is not calibrated (limit %d)", time.Since(first.base), c.limit)
+	}
+	// A known rate is not measured again over a span shorter than a
+	// rebase period.
+	tickClock.Lock()
+	known := tickClock.cal
+	tickClock.Unlock()
+	time.Sleep(tick.MinSpan + 5*time.Millisecond)
+	newLogClock(c)
+	tickClock.Lock()
+	again := tickClock.cal
+	tickClock.Unlock()
+	if again != known {
+		t.Error("a rebase over less than a second measured the rate again")
 	}
 	// Another record's new clock shares the calibration at once.
 	if c2 := newLogClock(nil); !c2.cal.Known() {

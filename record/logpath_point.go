@@ -77,6 +77,9 @@ type logClock struct {
 	limit int64
 }
 
+// rebaseEvery is how often the writer takes a new base for Log's clock.
+const rebaseEvery = time.Second
+
 // maxTickAge bounds the age of a base whose ticks nowMs converts: a rate
 // known to tick.Precision is then within 100 µs, and a base the writer
 // could not renew (a store that fails for minutes, during which it backs
@@ -112,7 +115,13 @@ func newLogClock(prev *logClock) *logClock {
 		ref = tickClock.anchor
 	}
 	if ref != nil && ref.exact && exact && !tickClock.broken {
-		if span, ticks := t.Sub(ref.base), k-ref.tick0; span >= tick.MinSpan && tick.Sufficient(ticks, ref.unc+unc) {
+		// A known rate is measured again only over a whole rebase period,
+		// not over the short span of a clock replaced to calibrate.
+		minSpan := tick.MinSpan
+		if tickClock.cal.Known() {
+			minSpan = rebaseEvery
+		}
+		if span, ticks := t.Sub(ref.base), k-ref.tick0; span >= minSpan && tick.Sufficient(ticks, ref.unc+unc) {
 			cal, ok := tick.Calibrate(tickClock.cal, ticks, span)
 			tickClock.cal, tickClock.broken = cal, !ok
 		}
@@ -186,7 +195,7 @@ func (c *logClock) nowMs() int64 {
 // Writer goroutine only.
 func (r *Record) rebaseClock() {
 	old := r.clock.Load()
-	if time.Since(old.base) >= time.Second || tick.Available() && !old.cal.Known() && calibrationDue() {
+	if time.Since(old.base) >= rebaseEvery || tick.Available() && !old.cal.Known() && calibrationDue() {
 		r.clock.Store(newLogClock(old))
 	}
 }
