@@ -24,7 +24,10 @@ type Metrics map[string]float64
 // Log is fastest (no allocation, no iteration of m) when m holds the same
 // names as the record's metrics so far, as a training loop that logs the
 // same metrics at every step does; a map made once and updated in place
-// costs nothing to build.
+// costs nothing to build. Even so, each metric costs a map update by the
+// caller and a lookup by Log (about 40 ns together here): a loop that
+// logs at millions of steps a second can log through Metric handles
+// instead.
 func (r *Record) Log(step int64, m Metrics) {
 	ms := r.clock.Load().nowMs()
 	r.mu.Lock()
