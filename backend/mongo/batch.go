@@ -159,8 +159,11 @@ func (b *Backend) insertBatchPoints(ctx context.Context, coll, id string, bt bac
 	pts := bt.Points
 	for part := 0; len(pts) > 0; part++ {
 		n := min(len(pts), bucketPoints)
-		_, err := c.InsertOne(ctx, b.bucket(batchBucketID(id, bt, part), sid, bt.Metric, pts[:n]))
-		if err != nil && !mongo.IsDuplicateKeyError(err) {
+		doc, err := b.codec.bucket(batchBucketID(id, bt, part), sid, bt.Metric, b.nextSeq(), pts[:n])
+		if err != nil {
+			return err
+		}
+		if _, err := c.InsertOne(ctx, doc); err != nil && !mongo.IsDuplicateKeyError(err) {
 			return fail(ctx, err)
 		}
 		pts = pts[n:]

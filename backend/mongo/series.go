@@ -12,7 +12,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/recordlab/go-record/backend"
-	"github.com/recordlab/go-record/internal/rollup"
 )
 
 // seriesPrefix starts the name of the companion collection that holds the
@@ -53,7 +52,11 @@ func (b *Backend) AppendSeries(ctx context.Context, coll, id, name string, pts [
 	var docs []any
 	for len(pts) > 0 {
 		n := min(len(pts), bucketPoints)
-		docs = append(docs, b.bucket(bson.NewObjectID(), sid, name, pts[:n]))
+		doc, err := b.codec.bucket(bson.NewObjectID(), sid, name, b.nextSeq(), pts[:n])
+		if err != nil {
+			return err
+		}
+		docs = append(docs, doc)
 		pts = pts[n:]
 	}
 	if len(docs) == 1 {
@@ -65,34 +68,6 @@ func (b *Backend) AppendSeries(ctx context.Context, coll, id, name string, pts [
 		return fail(ctx, err)
 	}
 	return nil
-}
-
-// bucket returns the bucket document _id of pts (not empty), with the
-// next seq, the smallest and greatest step of pts (lo, hi) and their
-// block summaries (sums: rollup.Encode, binary).
-func (b *Backend) bucket(id, sid any, name string, pts []backend.Point) bson.D {
-	steps := make(bson.A, len(pts))
-	values := make(bson.A, len(pts))
-	times := make(bson.A, len(pts))
-	lo, hi := pts[0].Step, pts[0].Step
-	for i, p := range pts {
-		steps[i] = p.Step
-		values[i] = b.codec.encode(p.Value, true)
-		times[i] = bson.NewDateTimeFromTime(p.Time)
-		lo, hi = min(lo, p.Step), max(hi, p.Step)
-	}
-	return bson.D{
-		{Key: "_id", Value: id},
-		{Key: "record", Value: sid},
-		{Key: "name", Value: name},
-		{Key: "seq", Value: b.nextSeq()},
-		{Key: "steps", Value: steps},
-		{Key: "values", Value: values},
-		{Key: "times", Value: times},
-		{Key: "lo", Value: lo},
-		{Key: "hi", Value: hi},
-		{Key: "sums", Value: bson.Binary{Subtype: bson.TypeBinaryGeneric, Data: rollup.Encode(rollup.Blocks(pts))}},
-	}
 }
 
 // nextSeq returns the wall clock in nanoseconds, strictly increasing
