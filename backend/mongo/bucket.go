@@ -39,14 +39,14 @@ func (c codec) bucket(id, sid any, name string, seq int64, pts []backend.Point) 
 	doc = bsoncore.AppendInt64Element(doc, "seq", seq)
 	lo, hi := pts[0].Step, pts[0].Step
 	var k arrayKeys
-	start2, doc := startArray(doc, "steps", &k)
+	arr, doc := startArray(doc, "steps", &k)
 	for i := range pts {
 		step := pts[i].Step
 		lo, hi = min(lo, step), max(hi, step)
 		doc = bsoncore.AppendInt64(k.head(doc, bsoncore.TypeInt64), step)
 	}
-	doc = endArray(doc, start2)
-	start2, doc = startArray(doc, "values", &k)
+	doc = endArray(doc, arr)
+	arr, doc = startArray(doc, "values", &k)
 	for i := range pts {
 		if v := pts[i].Value; c.tag && needsFloatTag(v) {
 			t := floatTag(v)
@@ -55,12 +55,12 @@ func (c codec) bucket(id, sid any, name string, seq int64, pts []backend.Point) 
 			doc = bsoncore.AppendDouble(k.head(doc, bsoncore.TypeDouble), v)
 		}
 	}
-	doc = endArray(doc, start2)
-	start2, doc = startArray(doc, "times", &k)
+	doc = endArray(doc, arr)
+	arr, doc = startArray(doc, "times", &k)
 	for i := range pts {
 		doc = bsoncore.AppendDateTime(k.head(doc, bsoncore.TypeDateTime), int64(bson.NewDateTimeFromTime(pts[i].Time)))
 	}
-	doc = endArray(doc, start2)
+	doc = endArray(doc, arr)
 	doc = bsoncore.AppendInt64Element(doc, "lo", lo)
 	doc = bsoncore.AppendInt64Element(doc, "hi", hi)
 	doc = bsoncore.AppendBinaryElement(doc, "sums", bson.TypeBinaryGeneric, rollup.Encode(rollup.Blocks(pts)))
