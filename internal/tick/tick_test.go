@@ -93,8 +93,10 @@ func TestCalibrationAgainstMonotonic(t *testing.T) {
 	if diff := math.Abs(float64(got - want)); diff > tick.Precision*float64(want)+20_000 {
 		t.Errorf("Nanos = %d ns; the monotonic clock says %d ns", got, want)
 	}
-	if back := cal.Ticks(got); math.Abs(float64(back-(k2-k1))) > 2 {
-		t.Errorf("Ticks(Nanos(%d)) = %d", k2-k1, back)
+	// Nanos truncates to a whole nanosecond and Ticks to a whole tick, so
+	// the round trip may lose up to a nanosecond's worth of ticks plus one.
+	if back, slack := cal.Ticks(got), cal.Ticks(1)+2; math.Abs(float64(back-(k2-k1))) > float64(slack) {
+		t.Errorf("Ticks(Nanos(%d)) = %d; more than %d ticks off", k2-k1, back, slack)
 	}
 	// A second measurement at the same rate is accepted; one that drifts is not.
 	if _, ok := tick.Calibrate(cal, k2-k0, t2.Sub(t0)); !ok {
@@ -172,6 +174,20 @@ func TestCalibrateEdges(t *testing.T) {
 	}
 	if got := fast.Ticks(math.MaxInt64); got != math.MaxInt64 {
 		t.Errorf("Ticks overflowing = %d; want it saturated", got)
+	}
+	// At a counter faster than the nanosecond (2.45 GHz here), the round
+	// trip through Nanos loses at most one nanosecond's ticks plus one.
+	ghz, ok := tick.Calibrate(tick.Calibration{}, 2_450_000_123, time.Second)
+	if !ok {
+		t.Fatal("2.45 GHz refused")
+	}
+	slack := ghz.Ticks(1) + 2
+	for k := int64(1); k < 1<<50; k = k*3 + 7 {
+		for _, n := range []int64{k, k + 1, k + 2} {
+			if back := ghz.Ticks(ghz.Nanos(n)); back > n || n-back > slack {
+				t.Errorf("Ticks(Nanos(%d)) = %d at 2.45 GHz; want within %d below", n, back, slack)
+			}
+		}
 	}
 	if got := (tick.Calibration{}).Ticks(1e9); got != 0 {
 		t.Errorf("Ticks at an unknown rate = %d", got)
